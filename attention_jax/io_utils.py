@@ -1,0 +1,50 @@
+"""Atomic file writes: a kill at any moment leaves either the old file or the new one, never half of one."""
+
+import json
+import os
+import tempfile
+from typing import Any, Iterable
+
+
+def atomic_write_text(path: str, text: str) -> None:
+  """Writes `text` to `path` through a temporary file in the same folder and an atomic rename."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_" + os.path.basename(path))
+  try:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+      f.write(text)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def atomic_write_json(path: str, obj: Any) -> None:
+  atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_to_builtin) + "\n")
+
+
+def to_json_line(obj: Any) -> str:
+  return json.dumps(obj, default=_to_builtin)
+
+
+def read_json_lines(path: str) -> list:
+  """Reads a JSON-lines file; a missing file reads as empty."""
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def atomic_write_json_lines(path: str, rows: Iterable[Any]) -> None:
+  atomic_write_text(path, "".join(to_json_line(r) + "\n" for r in rows))
+
+
+def _to_builtin(x):
+  """json.dumps fallback for NumPy/JAX scalars and arrays."""
+  if hasattr(x, "tolist"):
+    return x.tolist()
+  raise TypeError(f"cannot write {type(x).__name__} as JSON")

@@ -1,0 +1,11 @@
+"""Experiments' tasks, picked by name from `config.task`."""
+
+from attention_jax.errors import check_choice
+from attention_jax.tasks import classification
+from attention_jax.tasks.base import Task
+
+BUILDERS = {"classification": classification.build}
+
+
+def build(config) -> Task:
+  return BUILDERS[check_choice("task", config.task, BUILDERS)](config)

@@ -1,0 +1,257 @@
+"""The training loop every experiment shares: `train_and_evaluate(config, workdir)`.
+
+One step, compiled once: per-example keys from fold_in(root key, step), value_and_grad of the task's summed
+objective, gradients summed across devices and divided by the global count, an optax update. Around it: the Grain
+iterator, periodic train/eval metrics, Orbax checkpoints (state + iterator position) and resumption from the
+newest one, and a clean checkpoint-and-exit on SIGTERM/SIGINT.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from absl import logging
+
+from attention_jax import io_utils, tasks
+from attention_jax.data import pipeline
+from attention_jax.errors import UserError, check_positive
+from attention_jax.training import checkpoint, metrics, optim, parallel, state as state_lib
+
+# Fields that may differ when a run resumes in an existing workdir (they change how long or how visibly it runs,
+# not what it computes).
+RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
+                    "keep_checkpoints", "parallel", "num_devices", "data.tfds_data_dir", "data.mnist_dir",
+                    "eval_batch_size")
+
+
+def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):
+  """The pure train step `(state, batch) -> (state, outputs)` (pmap it with `axis_name`, or jit it)."""
+
+  def step(state, batch):
+    keys = state_lib.per_example_keys(jax.random.fold_in(state.key, state.step), global_batch, axis_name,
+                                      num_shards)
+    grad_fn = jax.grad(task.loss, has_aux=True)
+    grads, sums = grad_fn(state.params, batch, keys)
+    grads, sums = parallel.combine((grads, sums), axis_name, "sum")
+    grads = jax.tree.map(lambda g: g / sums["count"], grads)  # mean over the global batch
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
+                              opt_state=opt_state)
+    scalars = {"grad_norm": optax.global_norm(grads), "learning_rate": schedule(state.step)}
+    return new_state, {"sums": sums, "scalars": scalars}
+
+  return step
+
+
+def make_eval_step(task, global_batch: int, axis_name, num_shards: int, seed: int):
+  """The pure eval step `(params, batch) -> metric sums`, with the same randomness for every batch."""
+  def step(params, batch):
+    keys = state_lib.per_example_keys(jax.random.PRNGKey(seed + 2), global_batch, axis_name, num_shards)
+    return parallel.combine(task.evaluate(params, batch, keys), axis_name, "sum")
+  return step
+
+
+def evaluate_split(task, par, eval_step, params_on_device, split: str) -> dict:
+  """Averages the task's metric sums over every example of `split`."""
+  totals = None
+  for batch in task.eval_batches(split):
+    sums = eval_step(params_on_device, par.put_batch(batch))
+    totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+  totals = par.get_replicated(totals)
+  count = float(totals.pop("count"))
+  return {k: float(v) / count for k, v in totals.items()} | {"num_examples": count}
+
+
+def validate(config) -> None:
+  for field in ("batch_size", "eval_batch_size", "num_train_steps", "log_every_steps", "eval_every_steps",
+                "checkpoint_every_steps", "keep_checkpoints"):
+    check_positive(field, config[field])
+
+
+def flat_fields(config) -> dict:
+  """{'a.b': value} for every leaf of a config (a ConfigDict or the dict read back from config.json)."""
+  d = config.to_dict() if hasattr(config, "to_dict") else config
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update({f"{k}.{kk}": vv for kk, vv in flat_fields(v).items()})
+    else:
+      out[k] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
+def check_same_experiment(config, workdir: str) -> None:
+  """Refuses to resume a workdir whose config.json describes a different experiment (nothing is overwritten)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path, encoding="utf-8") as f:
+    old = flat_fields(json.load(f))
+  new = flat_fields(json.loads(config.to_json_best_effort()))
+  differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
+  if differ:
+    shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
+    raise UserError(f"workdir {workdir} holds a run of a different config ({shown}). Either pass a new --workdir, "
+                    f"or rerun with the old config: --config={path}")
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UserError(f"--workdir={workdir} holds no config.json; expected the workdir of a training run")
+  with open(path, encoding="utf-8") as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def prepare_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, ".write_test")
+    with open(probe, "w", encoding="utf-8") as f:
+      f.write("ok")
+    os.unlink(probe)
+  except OSError as e:
+    raise UserError(f"--workdir={workdir} is not writable ({e.strerror})") from e
+
+
+class _StopRequest:
+  """Turns SIGTERM/SIGINT into a flag the loop checks between steps (then it checkpoints and exits)."""
+
+  def __init__(self):
+    self.signal = None
+
+  def __call__(self, signum, frame):
+    del frame
+    self.signal = signum
+
+  @contextlib.contextmanager
+  def installed(self):
+    old = {s: signal.signal(s, self) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+      yield self
+    finally:
+      for s, handler in old.items():
+        signal.signal(s, handler)
+
+
+class NonFiniteError(UserError):
+  pass
+
+
+def train_and_evaluate(config, workdir: str):
+  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
+  validate(config)
+  prepare_workdir(workdir)
+  check_same_experiment(config, workdir)
+  io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+
+  par = parallel.DataParallel(config.parallel, config.num_devices)
+  par.check_batch_size("batch_size", config.batch_size)
+  par.check_batch_size("eval_batch_size", config.eval_batch_size)
+  task = tasks.build(config)
+  tx, schedule = optim.build_optimizer(config.optimizer, config.num_train_steps)
+  init_key = jax.random.PRNGKey(config.seed)
+  host_state = jax.device_get(state_lib.create(jax.jit(task.init)(init_key), tx, config.seed))
+
+  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  data_iter = pipeline.train_iterator(task.train_data)
+  start = ckpt.latest_step() or 0
+  if start:
+    host_state, data_state = ckpt.restore(start, host_state)
+    data_iter.set_state(data_state)
+    logging.info("resuming at step %d", start)
+  writer = metrics.MetricWriter(workdir, start, config.num_train_steps)
+
+  train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
+                                                par.num_devices))
+  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
+                                              config.seed), donate_state=False)
+  state = par.put_replicated(host_state)
+  pending, pending_from = [], start
+
+  def flush(step):
+    nonlocal pending, pending_from
+    if not pending:
+      return
+    outputs = jax.device_get(pending)  # one transfer per log interval
+    if par.kind == "pmap":
+      outputs = jax.tree.map(lambda x: x[0], outputs)
+    bad = metrics.first_non_finite(outputs, pending_from + 1)
+    if bad:
+      raise NonFiniteError(f"non-finite {bad[1]} at step {bad[0]}; stopping. The newest checkpoint "
+                           f"(step {ckpt.latest_step()}) is the last good state.")
+    row = metrics.summarize(outputs)
+    rate = writer.steps_per_second(step)
+    writer.write(step, "train", row | {"steps_per_s": rate})
+    writer.progress(step, rate, row)
+    pending, pending_from = [], step
+
+  def save(step, force=False):
+    flush(step)  # never save a state whose steps have not been checked for NaN/Inf
+    if ckpt.save(step, par.get_replicated(state), data_iter.get_state(), force=force):
+      logging.info("saved checkpoint %d", step)
+
+  stop = _StopRequest()
+  with stop.installed():
+    compile_start = time.time()
+    for step in range(start + 1, config.num_train_steps + 1):
+      state, out = train_step(state, par.put_batch(next(data_iter)))
+      pending.append(out)
+      if step == start + 1:
+        jax.block_until_ready(out)
+        logging.info("first step (compilation included) took %.1fs", time.time() - compile_start)
+      last = step == config.num_train_steps
+      if step % config.log_every_steps == 0 or last:
+        flush(step)
+      if step % config.eval_every_steps == 0 or last:
+        row = evaluate_split(task, par, eval_step, state.params, "test")
+        writer.write(step, "test", row)
+        logging.info("step %d test: %s", step, row)
+      if step % config.checkpoint_every_steps == 0 or last:
+        save(step, force=last)
+      if stop.signal is not None:
+        logging.warning("signal %d: saving step %d and exiting", stop.signal, step)
+        save(step, force=True)
+        break
+  flush(int(par.get_replicated(state.step)))
+  ckpt.close()
+  writer.close()
+  final = par.get_replicated(state)
+  if stop.signal is None:
+    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+    plotting.training_curves(writer.rows, os.path.join(workdir, "plots", "training_curves.png"))
+  return final
+
+
+def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None) -> dict:
+  """Evaluates a checkpoint of `workdir` (default the newest) on `split`; writes eval.json and plots."""
+  config = load_config(workdir)
+  par = parallel.DataParallel(config.parallel, config.num_devices)
+  par.check_batch_size("eval_batch_size", config.eval_batch_size)
+  task = tasks.build(config)
+  tx, _ = optim.build_optimizer(config.optimizer, config.num_train_steps)
+  template = jax.device_get(state_lib.create(jax.jit(task.init)(jax.random.PRNGKey(config.seed)), tx, config.seed))
+  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  step = ckpt.latest_step() if step is None else step
+  if step is None:
+    raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
+  host_state, _ = ckpt.restore(step, template)
+  ckpt.close()
+  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
+                                              config.seed), donate_state=False)
+  result = {"step": int(step), "split": split}
+  result |= evaluate_split(task, par, eval_step, par.put_replicated(host_state.params), split)
+  io_utils.atomic_write_json(os.path.join(workdir, "eval.json"), result)
+  from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+  plots = [plotting.training_curves(io_utils.read_json_lines(os.path.join(workdir, "metrics.jsonl")),
+                                    os.path.join(workdir, "plots", "training_curves.png"))]
+  if task.make_pictures is not None:
+    plots += task.make_pictures(host_state.params, os.path.join(workdir, "plots"))
+  logging.info("evaluated step %d on %s: %s; plots: %s", step, split, result, [p for p in plots if p])
+  return result

@@ -1,0 +1,95 @@
+"""Metrics: `metrics.jsonl` (one JSON object per logged step and split), TensorBoard event files (via
+tensorboardX, no TensorFlow needed) and a console progress line with steps/s and an ETA.
+
+Every rewrite of `metrics.jsonl` is atomic (temporary file + rename). When a run resumes from step s, rows past s
+(logged after the checkpoint it resumes from) are dropped, so the file reads as if the run had never stopped.
+"""
+
+import math
+import os
+import time
+
+import numpy as np
+from absl import logging
+
+from attention_jax import io_utils
+
+
+def summarize(step_outputs: list) -> dict:
+  """Reduces the host copies of several steps' outputs into one row of averages.
+
+  Each step output is {'sums': {..., 'count': n}, 'scalars': {...}}: sums are divided by the total count, scalars
+  (learning rate, gradient norm) averaged over steps.
+  """
+  sums = {k: sum(float(o["sums"][k]) for o in step_outputs) for k in step_outputs[0]["sums"]}
+  count = sums.pop("count")
+  row = {k: v / count for k, v in sums.items()}
+  for k in step_outputs[0].get("scalars", {}):
+    row[k] = float(np.mean([float(o["scalars"][k]) for o in step_outputs]))
+  return row
+
+
+def first_non_finite(step_outputs: list, first_step: int):
+  """(step, metric) of the first non-finite value among consecutive step outputs, or None."""
+  for i, out in enumerate(step_outputs):
+    for group in ("sums", "scalars"):
+      for k, v in out.get(group, {}).items():
+        if not math.isfinite(float(v)):
+          return first_step + i, k
+  return None
+
+
+class MetricWriter:
+  """Writes metric rows to metrics.jsonl, TensorBoard and the log."""
+
+  def __init__(self, workdir: str, resume_step: int, total_steps: int, write: bool = True):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    self.total_steps = total_steps
+    self._write = write
+    self._rows = [r for r in io_utils.read_json_lines(self.path) if r.get("step", 0) <= resume_step]
+    self._tb = None
+    if write:
+      io_utils.atomic_write_json_lines(self.path, self._rows)
+      from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+    self._clock = (time.time(), resume_step)
+
+  @property
+  def rows(self) -> list:
+    return list(self._rows)
+
+  def write(self, step: int, split: str, values: dict) -> dict:
+    row = {"step": int(step), "split": split, **{k: float(v) for k, v in values.items()}}
+    self._rows.append(row)
+    if self._write:
+      io_utils.atomic_write_json_lines(self.path, self._rows)
+      for k, v in values.items():
+        self._tb.add_scalar(f"{split}/{k}", float(v), int(step))
+      self._tb.flush()
+    return row
+
+  def steps_per_second(self, step: int) -> float:
+    """Steps per second since the previous call (the clock starts at construction)."""
+    now = time.time()
+    last_time, last_step = self._clock
+    self._clock = (now, step)
+    return (step - last_step) / max(now - last_time, 1e-9)
+
+  def progress(self, step: int, steps_per_s: float, values: dict) -> str:
+    eta_s = (self.total_steps - step) / max(steps_per_s, 1e-9)
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+    line = (f"step {step}/{self.total_steps} ({100.0 * step / self.total_steps:.1f}%)  {shown}  "
+            f"{steps_per_s:.1f} steps/s  ETA {_duration(eta_s)}")
+    logging.info(line)
+    return line
+
+  def close(self):
+    if self._tb is not None:
+      self._tb.close()
+
+
+def _duration(seconds: float) -> str:
+  seconds = int(round(seconds))
+  h, rem = divmod(seconds, 3600)
+  m, s = divmod(rem, 60)
+  return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"

@@ -1,0 +1,87 @@
+"""Data parallelism across local devices, two ways (`config.parallel`):
+
+* ``pmap``: the step is `jax.pmap`ped; state is replicated along a leading device axis, each device gets
+  [batch/devices] examples, and gradients and metric sums are combined with `lax.psum`.
+* ``sharding``: the step is `jax.jit`ted over a `Mesh` with one axis ``data`` (axis type Auto); the batch is
+  sharded `P('data')`, the state replicated `P()`, and XLA inserts the all-reduce itself.
+
+Both expose the same small interface, so the training loop does not care which one runs.
+"""
+
+import functools
+
+import jax
+import numpy as np
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+
+from attention_jax.errors import UserError, check_choice
+
+AXIS = "data"
+KINDS = ("pmap", "sharding")
+
+
+class DataParallel:
+  """Places state and batches on devices and compiles steps for one of the two strategies."""
+
+  def __init__(self, kind: str, num_devices: int = 0):
+    self.kind = check_choice("parallel", kind, KINDS)
+    available = jax.local_devices()
+    if num_devices < 0 or num_devices > len(available):
+      raise UserError(f"config field num_devices={num_devices} is out of range; this machine has "
+                      f"{len(available)} device(s) (0 uses all)")
+    self.devices = available[:num_devices] if num_devices else available
+    self.num_devices = len(self.devices)
+    if self.kind == "sharding":
+      self.mesh = Mesh(np.array(self.devices), (AXIS,), axis_types=(AxisType.Auto,))
+      self._replicated = NamedSharding(self.mesh, P())
+      self._sharded = NamedSharding(self.mesh, P(AXIS))
+
+  @property
+  def axis_name(self):
+    """The collective axis inside a pmapped step (None under jit, where XLA handles collectives)."""
+    return AXIS if self.kind == "pmap" else None
+
+  def check_batch_size(self, field: str, batch_size: int) -> int:
+    if batch_size <= 0 or batch_size % self.num_devices:
+      raise UserError(f"config field {field}={batch_size} must be a positive multiple of the device count "
+                      f"({self.num_devices}, parallel={self.kind}); try {max(1, batch_size // self.num_devices) * self.num_devices}")
+    return batch_size // self.num_devices
+
+  # Placement -------------------------------------------------------------------------------------------------
+  def put_replicated(self, tree):
+    if self.kind == "pmap":
+      return jax.device_put_replicated(tree, self.devices)
+    return jax.device_put(tree, self._replicated)
+
+  def put_batch(self, batch):
+    if self.kind == "pmap":
+      n = self.num_devices
+      return jax.tree.map(lambda x: jax.device_put_sharded(np.split(np.asarray(x), n), self.devices), batch)
+    return jax.device_put(batch, self._sharded)
+
+  def get_replicated(self, tree):
+    """One host copy of replicated device values (for checkpoints and logs)."""
+    if self.kind == "pmap":
+      tree = jax.tree.map(lambda x: x[0], tree)
+    return jax.device_get(tree)
+
+  # Compilation -----------------------------------------------------------------------------------------------
+  def compile_step(self, fn, donate_state: bool = True):
+    """Compiles `fn(replicated, batch) -> outputs`; every output must already be combined across devices.
+
+    The train step is `fn(state, batch) -> (state, metrics)` (state donated); the eval step
+    `fn(params, batch) -> metric sums`.
+    """
+    donate = (0,) if donate_state else ()
+    if self.kind == "pmap":
+      return jax.pmap(fn, axis_name=AXIS, devices=self.devices, donate_argnums=donate)
+    return jax.jit(fn, in_shardings=(self._replicated, self._sharded),
+                   out_shardings=self._replicated, donate_argnums=donate)
+
+
+def combine(tree, axis_name, how: str = "sum"):
+  """psum/pmean over the device axis under pmap; the identity under jit (values are already global)."""
+  if axis_name is None:
+    return tree
+  op = jax.lax.psum if how == "sum" else jax.lax.pmean
+  return jax.tree.map(functools.partial(op, axis_name=axis_name), tree)

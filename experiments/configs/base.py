@@ -1,0 +1,38 @@
+"""Fields every experiment shares; each config file starts from `base_config()` and overrides what it needs."""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.task = "classification"
+  c.seed = 0
+  c.parallel = "sharding"  # or "pmap"
+  c.num_devices = 0  # 0: all local devices
+
+  c.batch_size = 128
+  c.eval_batch_size = 500
+  c.num_train_steps = 1000
+  c.log_every_steps = 100
+  c.eval_every_steps = 500
+  c.checkpoint_every_steps = 500
+  c.keep_checkpoints = 3
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = "mnist_embedded"
+  c.data.mnist_dir = "../shared/data/mnist"  # IDX files (offline and full protocols); "" downloads
+  c.data.tfds_data_dir = ""  # prepared array_record data; "" means ~/attention_jax_data/tfds
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = "sgd"  # sgd | adam | adadelta
+  c.optimizer.learning_rate = 0.1
+  c.optimizer.schedule = "constant"  # constant | linear (to 0) | cosine
+  c.optimizer.warmup_steps = 0
+  c.optimizer.momentum = 0.9
+  c.optimizer.nesterov = False
+  c.optimizer.b1 = 0.9
+  c.optimizer.b2 = 0.999
+  c.optimizer.eps = 1e-8
+  c.optimizer.rho = 0.95
+  c.optimizer.clip_norm = 0.0  # 0: no clipping
+  return c
