@@ -7,10 +7,12 @@ newest one, and a clean checkpoint-and-exit on SIGTERM/SIGINT.
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import time
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -144,20 +146,49 @@ class NonFiniteError(UserError):
   pass
 
 
-def train_and_evaluate(config, workdir: str):
-  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
-  validate(config)
-  prepare_workdir(workdir)
-  check_same_experiment(config, workdir)
-  io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+@dataclasses.dataclass
+class Trainer:
+  """What one experiment's training needs, built once from its config: task, devices, optimizer, compiled steps."""
+  config: ml_collections.ConfigDict
+  task: tasks.Task
+  par: parallel.DataParallel
+  tx: optax.GradientTransformation
+  schedule: optax.Schedule
+  train_step: Callable
+  eval_step: Callable
 
+  def initial_state(self) -> state_lib.TrainState:
+    """The host copy of the state at step 0 (also the template a checkpoint is restored into)."""
+    params = jax.jit(self.task.init)(jax.random.PRNGKey(self.config.seed))
+    return jax.device_get(state_lib.create(params, self.tx, self.config.seed))
+
+  def evaluate(self, params_on_device, split: str) -> dict:
+    return evaluate_split(self.task, self.par, self.eval_step, params_on_device, split)
+
+
+def build_trainer(config) -> Trainer:
+  validate(config)
   par = parallel.DataParallel(config.parallel, config.num_devices)
   par.check_batch_size("batch_size", config.batch_size)
   par.check_batch_size("eval_batch_size", config.eval_batch_size)
   task = tasks.build(config)
   tx, schedule = optim.build_optimizer(config.optimizer, config.num_train_steps)
-  init_key = jax.random.PRNGKey(config.seed)
-  host_state = jax.device_get(state_lib.create(jax.jit(task.init)(init_key), tx, config.seed))
+  train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
+                                                par.num_devices))
+  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
+                                              config.seed), donate_state=False)
+  return Trainer(config, task, par, tx, schedule, train_step, eval_step)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
+  validate(config)
+  prepare_workdir(workdir)
+  check_same_experiment(config, workdir)
+  trainer = build_trainer(config)
+  io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+  task, par = trainer.task, trainer.par
+  host_state = trainer.initial_state()
 
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   data_iter = pipeline.train_iterator(task.train_data)
@@ -168,10 +199,7 @@ def train_and_evaluate(config, workdir: str):
     logging.info("resuming at step %d", start)
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps)
 
-  train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
-                                                par.num_devices))
-  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
-                                              config.seed), donate_state=False)
+  train_step = trainer.train_step
   state = par.put_replicated(host_state)
   pending, pending_from = [], start
 
@@ -210,7 +238,7 @@ def train_and_evaluate(config, workdir: str):
       if step % config.log_every_steps == 0 or last:
         flush(step)
       if step % config.eval_every_steps == 0 or last:
-        row = evaluate_split(task, par, eval_step, state.params, "test")
+        row = trainer.evaluate(state.params, "test")
         writer.write(step, "test", row)
         logging.info("step %d test: %s", step, row)
       if step % config.checkpoint_every_steps == 0 or last:
@@ -232,26 +260,20 @@ def train_and_evaluate(config, workdir: str):
 def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None) -> dict:
   """Evaluates a checkpoint of `workdir` (default the newest) on `split`; writes eval.json and plots."""
   config = load_config(workdir)
-  par = parallel.DataParallel(config.parallel, config.num_devices)
-  par.check_batch_size("eval_batch_size", config.eval_batch_size)
-  task = tasks.build(config)
-  tx, _ = optim.build_optimizer(config.optimizer, config.num_train_steps)
-  template = jax.device_get(state_lib.create(jax.jit(task.init)(jax.random.PRNGKey(config.seed)), tx, config.seed))
+  trainer = build_trainer(config)
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   step = ckpt.latest_step() if step is None else step
   if step is None:
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
-  host_state, _ = ckpt.restore(step, template)
+  host_state, _ = ckpt.restore(step, trainer.initial_state())
   ckpt.close()
-  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
-                                              config.seed), donate_state=False)
   result = {"step": int(step), "split": split}
-  result |= evaluate_split(task, par, eval_step, par.put_replicated(host_state.params), split)
+  result |= trainer.evaluate(trainer.par.put_replicated(host_state.params), split)
   io_utils.atomic_write_json(os.path.join(workdir, "eval.json"), result)
   from attention_jax import plotting  # pylint: disable=g-import-not-at-top
   plots = [plotting.training_curves(io_utils.read_json_lines(os.path.join(workdir, "metrics.jsonl")),
                                     os.path.join(workdir, "plots", "training_curves.png"))]
-  if task.make_pictures is not None:
-    plots += task.make_pictures(host_state.params, os.path.join(workdir, "plots"))
+  if trainer.task.make_pictures is not None:
+    plots += trainer.task.make_pictures(host_state.params, os.path.join(workdir, "plots"))
   logging.info("evaluated step %d on %s: %s; plots: %s", step, split, result, [p for p in plots if p])
   return result

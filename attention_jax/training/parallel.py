@@ -31,10 +31,9 @@ class DataParallel:
                       f"{len(available)} device(s) (0 uses all)")
     self.devices = available[:num_devices] if num_devices else available
     self.num_devices = len(self.devices)
-    if self.kind == "sharding":
-      self.mesh = Mesh(np.array(self.devices), (AXIS,), axis_types=(AxisType.Auto,))
-      self._replicated = NamedSharding(self.mesh, P())
-      self._sharded = NamedSharding(self.mesh, P(AXIS))
+    self.mesh = Mesh(np.array(self.devices), (AXIS,), axis_types=(AxisType.Auto,))
+    self._replicated = NamedSharding(self.mesh, P())
+    self._sharded = NamedSharding(self.mesh, P(AXIS))  # under pmap: the leading device axis
 
   @property
   def axis_name(self):
@@ -49,14 +48,15 @@ class DataParallel:
 
   # Placement -------------------------------------------------------------------------------------------------
   def put_replicated(self, tree):
-    if self.kind == "pmap":
-      return jax.device_put_replicated(tree, self.devices)
+    if self.kind == "pmap":  # one copy per device along a leading axis
+      return jax.device_put(jax.tree.map(lambda x: np.stack([np.asarray(x)] * self.num_devices), tree),
+                            self._sharded)
     return jax.device_put(tree, self._replicated)
 
   def put_batch(self, batch):
-    if self.kind == "pmap":
+    if self.kind == "pmap":  # [batch, ...] -> [devices, batch/devices, ...]
       n = self.num_devices
-      return jax.tree.map(lambda x: jax.device_put_sharded(np.split(np.asarray(x), n), self.devices), batch)
+      batch = jax.tree.map(lambda x: np.asarray(x).reshape(n, -1, *np.shape(x)[1:]), batch)
     return jax.device_put(batch, self._sharded)
 
   def get_replicated(self, tree):

@@ -1,0 +1,48 @@
+"""Small configs and runners shared by the tests."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from experiments.configs import base
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_classifier_config(**overrides):
+  """An FC classifier on the embedded digits, small enough to train in seconds."""
+  c = base.base_config()
+  c.model = dict(name="fc", hidden=32, num_layers=2)
+  c.batch_size = 32
+  c.eval_batch_size = 200
+  c.num_train_steps = 8
+  c.log_every_steps = 2
+  c.eval_every_steps = 8
+  c.checkpoint_every_steps = 4
+  c.optimizer.learning_rate = 0.05
+  c.data.tfds_data_dir = os.environ["ATTENTION_JAX_TFDS_DIR"]
+  for key, value in overrides.items():
+    target = c
+    *path, leaf = key.split(".")
+    for p in path:
+      target = target[p]
+    target[leaf] = value
+  return c
+
+
+def run_binary(module: str, *args: str, env_extra=None, timeout=300):
+  """Runs `python -m module args` from the repo root; returns the CompletedProcess."""
+  env = dict(os.environ)
+  env.pop("XLA_FLAGS", None)
+  env.update(env_extra or {})
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
+                        text=True, timeout=timeout, check=False)
+
+
+def max_abs_diff(a, b) -> float:
+  diffs = jax.tree.map(lambda x, y: float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)))),
+                       a, b)
+  return max(jax.tree.leaves(diffs))

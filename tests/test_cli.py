@@ -1,0 +1,61 @@
+"""The absl binaries end to end: train, evaluate, and the messages a user sees for bad flags."""
+
+import json
+import os
+
+from tests import helpers
+
+TFDS = lambda: f"--config.data.tfds_data_dir={os.environ['ATTENTION_JAX_TFDS_DIR']}"
+
+
+def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_path):
+  workdir = tmp_path / "run"
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_conv.py", f"--workdir={workdir}",
+                            "--config.num_train_steps=40", "--config.log_every_steps=20",
+                            "--config.eval_every_steps=40", TFDS())
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "step 40/40 (100.0%)" in proc.stderr and "steps/s  ETA" in proc.stderr
+  proc = helpers.run_binary("experiments.evaluate", f"--workdir={workdir}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  result = json.loads((workdir / "eval.json").read_text())
+  last_test = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()
+               if json.loads(line)["split"] == "test"][-1]
+  assert result["step"] == 40 and result["num_examples"] == 1000
+  assert abs(result["accuracy"] - last_test["accuracy"]) < 1e-6
+  assert result["accuracy"] > 0.5  # 40 SGD steps already learn the digits
+  assert (workdir / "plots" / "training_curves.png").exists()
+
+
+def test_unknown_config_field_is_refused_by_name(tmp_path):
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
+                            f"--workdir={tmp_path}", "--config.modle.hidden=3")
+  assert proc.returncode != 0
+  assert "modle" in proc.stderr
+
+
+def test_wrong_type_for_a_field_is_refused(tmp_path):
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
+                            f"--workdir={tmp_path}", "--config.batch_size=many")
+  assert proc.returncode != 0
+  assert "batch_size" in proc.stderr and "many" in proc.stderr
+
+
+def test_missing_config_file_is_refused(tmp_path):
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/nope.py", f"--workdir={tmp_path}")
+  assert proc.returncode != 0
+  assert "nope.py" in proc.stderr
+
+
+def test_user_errors_print_one_clear_line_without_a_trace(tmp_path):
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
+                            f"--workdir={tmp_path / 'w'}", "--config.data.name=mnist_offline",
+                            "--config.data.mnist_dir=/no/such/folder", TFDS())
+  assert proc.returncode == 2
+  assert "error: config field data.mnist_dir='/no/such/folder' is not a directory" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
+def test_evaluate_without_a_run_says_so(tmp_path):
+  proc = helpers.run_binary("experiments.evaluate", f"--workdir={tmp_path}")
+  assert proc.returncode == 2
+  assert f"--workdir={tmp_path} holds no config.json" in proc.stderr
