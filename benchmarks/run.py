@@ -26,7 +26,45 @@ def mnist_fc_train():
   return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
 
 
-BENCHMARKS = {"mnist_fc_train": mnist_fc_train}
+def ram_mnist_train():
+  """RAM, 28x28, 6 glimpses of 8x8 at 1 scale, 128/128/256, batch 128, M = 1 (the issue's speed target)."""
+  from experiments.configs import ram_mnist  # pylint: disable=g-import-not-at-top
+  config = ram_mnist.get_config("6")
+  timing = _time(config)
+  return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
+
+
+def ram_cluttered_train():
+  """RAM, 60x60 cluttered (4 pieces), 8 glimpses of 12x12 at 3 scales, batch 128 (canvases made on the host)."""
+  from experiments.configs import ram_cluttered  # pylint: disable=g-import-not-at-top
+  config = ram_cluttered.get_config("60,8")
+  timing = _time(config)
+  return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
+
+
+def ram_eval():
+  """RAM evaluation (28x28, 6 glimpses, eval_samples from the config): images per second over the test split."""
+  import time  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  from experiments.configs import ram_mnist  # pylint: disable=g-import-not-at-top
+  from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  config = ram_mnist.get_config("6")
+  trainer = loop.build_trainer(config)
+  params = trainer.par.put_replicated(trainer.initial_state().params)
+  start = time.perf_counter()
+  first = trainer.evaluate(params, "test")  # compiles
+  compile_s = time.perf_counter() - start
+  rates = []
+  for _ in range(3):
+    start = time.perf_counter()
+    jax.block_until_ready(trainer.evaluate(params, "test"))
+    rates.append(first["num_examples"] / (time.perf_counter() - start))
+  timing = {"compile_s": round(compile_s, 3), "steps_per_s": 0.0, "devices": trainer.par.num_devices}
+  return {"examples_per_s": sorted(rates)[1], "eval_samples": config.model.eval_samples} | _common(timing, config)
+
+
+BENCHMARKS = {"mnist_fc_train": mnist_fc_train, "ram_mnist_train": ram_mnist_train,
+              "ram_cluttered_train": ram_cluttered_train, "ram_eval": ram_eval}
 
 
 def _time(config):

@@ -59,3 +59,12 @@ def test_evaluate_without_a_run_says_so(tmp_path):
   proc = helpers.run_binary("experiments.evaluate", f"--workdir={tmp_path}")
   assert proc.returncode == 2
   assert f"--workdir={tmp_path} holds no config.json" in proc.stderr
+
+
+def test_ci_runs_exactly_the_test_command_of_the_readme():
+  readme = open(os.path.join(helpers.REPO, "README.md"), encoding="utf-8").read()
+  blocks = [b.split("```", 1)[0].strip() for b in readme.split("```bash\n")[1:]]
+  install_and_run, test_command = blocks[0], blocks[1]
+  assert "experiments.train" in install_and_run and "pip install" in install_and_run
+  ci = open(os.path.join(helpers.REPO, ".ci", "run"), encoding="utf-8").read().strip().splitlines()
+  assert ci[-1] == test_command

@@ -16,10 +16,12 @@ from attention_jax.errors import UserError
 Batch = dict
 
 
-def _gather(arrays: dict, transform: Callable | None):
+Transform = Callable[[Batch, np.random.Generator], Batch]
+
+
+def _gather(arrays: dict):
   def gather(indices: np.ndarray) -> Batch:
-    batch = {k: v[indices] for k, v in arrays.items()}
-    return transform(batch, indices) if transform is not None else batch
+    return {k: v[indices] for k, v in arrays.items()}
   return gather
 
 
@@ -30,19 +32,44 @@ def num_examples(arrays: dict) -> int:
   return next(iter(sizes.values()))
 
 
-def train_dataset(arrays: dict, batch_size: int, seed: int,
-                  transform: Callable[[Batch, np.ndarray], Batch] | None = None) -> grain.MapDataset:
+class _EpochBatches:
+  """Batch `step` -> the indices of that step: epoch e's permutation (seeded by (seed, e)) cut into batches.
+
+  Whole batches of indices at once (NumPy), so the per-step host cost is a slice and a gather, not a Python loop
+  over examples. The last `n mod batch_size` examples of each epoch's order are dropped, so shapes never change.
+  """
+
+  def __init__(self, n: int, batch_size: int, seed: int):
+    self.n, self.batch_size, self.seed = n, batch_size, seed
+    self.steps_per_epoch = n // batch_size
+    self._cache = {}
+
+  def permutation(self, epoch: int) -> np.ndarray:
+    if epoch not in self._cache:
+      if len(self._cache) > 2:
+        self._cache.pop(min(self._cache))
+      self._cache[epoch] = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+    return self._cache[epoch]
+
+  def __call__(self, step: int) -> np.ndarray:
+    epoch, i = divmod(int(step), self.steps_per_epoch)
+    return self.permutation(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+
+
+def train_dataset(arrays: dict, batch_size: int, seed: int, transform: Transform | None = None) -> grain.MapDataset:
   """An endless `MapDataset` of training batches; element `i` is the batch of step `i`.
 
-  `transform(batch, indices)` may add fields computed on the host (e.g. a translated canvas); it must be a pure
-  function of its inputs so that step `i` always sees the same batch.
+  Every epoch visits each example once, in a fresh order. `transform(batch, rng)` may rewrite a batch on the host
+  with a NumPy generator that Grain seeds from the dataset seed and the step (e.g. a digit placed at a random spot
+  of a larger canvas: drawn afresh every epoch, and the same again when step `i` is read again after a resume).
   """
   n = num_examples(arrays)
   if batch_size > n:
     raise UserError(f"config field batch_size={batch_size} is larger than the training set ({n} examples)")
-  return (grain.MapDataset.range(n).seed(seed).shuffle()
-          .batch(batch_size, drop_remainder=True).repeat(None)
-          .map(_gather(arrays, transform)))
+  dataset = (grain.MapDataset.range(2**62).seed(seed)
+             .map(_EpochBatches(n, batch_size, seed))
+             .map(_gather(arrays)))
+  return dataset.random_map(transform) if transform is not None else dataset
 
 
 def train_iterator(dataset: grain.MapDataset, prefetch: int = 4):
@@ -51,14 +78,20 @@ def train_iterator(dataset: grain.MapDataset, prefetch: int = 4):
   return iter(dataset.to_iter_dataset(options))
 
 
-def eval_batches(arrays: dict, batch_size: int,
-                 transform: Callable[[Batch, np.ndarray], Batch] | None = None) -> Iterator[Batch]:
-  """Every example exactly once, in order, in batches of exactly `batch_size` (the last padded, `mask` 0)."""
+def eval_batches(arrays: dict, batch_size: int, transform: Transform | None = None,
+                 seed: int = 0) -> Iterator[Batch]:
+  """Every example exactly once, in order, in batches of exactly `batch_size` (the last padded, `mask` 0).
+
+  Each batch carries `index` (the example's position, for per-example evaluation keys); a `transform` gets a
+  generator seeded by (seed, first index), so the test set is fixed by the seed.
+  """
   n = num_examples(arrays)
-  gather = _gather(arrays, transform)
+  gather = _gather(arrays)
   for start in range(0, n, batch_size):
     indices = np.arange(start, start + batch_size)
-    mask = (indices < n).astype(np.float32)
     batch = gather(np.minimum(indices, n - 1))
-    batch["mask"] = mask
+    if transform is not None:
+      batch = transform(batch, np.random.default_rng([seed, start]))
+    batch["mask"] = (indices < n).astype(np.float32)
+    batch["index"] = indices.astype(np.int32)
     yield batch

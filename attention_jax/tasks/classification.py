@@ -1,12 +1,10 @@
 """Supervised image classification (the FC and conv baselines): softmax cross-entropy, accuracy."""
 
-import functools
-
 import jax.numpy as jnp
 import optax
 
 from attention_jax import models
-from attention_jax.data import images, pipeline
+from attention_jax.data import images
 from attention_jax.tasks.base import Task
 
 
@@ -19,9 +17,8 @@ def classification_sums(logits, labels, weights):
 
 
 def build(config) -> Task:
-  train = images.load(config.data, "train")
+  train_data, eval_batches, example = images.task_data(config)
   model = models.build_classifier(config.model, num_classes=10)
-  example = train["image"][:1]
 
   def init(key):
     return model.init(key, example)["params"]
@@ -37,10 +34,5 @@ def build(config) -> Task:
     logits = model.apply({"params": params}, batch["image"])
     return classification_sums(logits, batch["label"], batch["mask"])
 
-  @functools.cache
-  def split_arrays(split):
-    return train if split == "train" else images.load(config.data, split)
-
   return Task(name="classification", init=init, loss=loss, evaluate=evaluate, model=model,
-              train_data=pipeline.train_dataset(train, config.batch_size, config.seed),
-              eval_batches=lambda split: pipeline.eval_batches(split_arrays(split), config.eval_batch_size))
+              train_data=train_data, eval_batches=eval_batches)

@@ -51,10 +51,11 @@ def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards
   return step
 
 
-def make_eval_step(task, global_batch: int, axis_name, num_shards: int, seed: int):
-  """The pure eval step `(params, batch) -> metric sums`, with the same randomness for every batch."""
+def make_eval_step(task, axis_name, seed: int):
+  """The pure eval step `(params, batch) -> metric sums`; example i's randomness is fold_in(key, i), fixed."""
   def step(params, batch):
-    keys = state_lib.per_example_keys(jax.random.PRNGKey(seed + 2), global_batch, axis_name, num_shards)
+    base = jax.random.PRNGKey(seed + 2)
+    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(batch["index"])
     return parallel.combine(task.evaluate(params, batch, keys), axis_name, "sum")
   return step
 
@@ -100,7 +101,7 @@ def check_same_experiment(config, workdir: str) -> None:
   if differ:
     shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
     raise UserError(f"workdir {workdir} holds a run of a different config ({shown}). Either pass a new --workdir, "
-                    f"or rerun with the old config: --config={path}")
+                    f"or rerun with the config that made it (all its fields are in {path})")
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
@@ -175,8 +176,7 @@ def build_trainer(config) -> Trainer:
   tx, schedule = optim.build_optimizer(config.optimizer, config.num_train_steps)
   train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
                                                 par.num_devices))
-  eval_step = par.compile_step(make_eval_step(task, config.eval_batch_size, par.axis_name, par.num_devices,
-                                              config.seed), donate_state=False)
+  eval_step = par.compile_step(make_eval_step(task, par.axis_name, config.seed), donate_state=False)
   return Trainer(config, task, par, tx, schedule, train_step, eval_step)
 
 

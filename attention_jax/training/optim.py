@@ -2,7 +2,8 @@
 
 Optimizers: SGD (with momentum, optionally Nesterov), Adam, Adadelta (Zeiler 2012; Bahdanau et al. use
 rho=0.95, eps=1e-6). Schedules: constant, linear annealing to 0 over the run (Mnih et al.), cosine decay; each may
-start with a linear warmup. `clip_norm > 0` rescales gradients to at most that global norm first.
+start with a linear warmup. `clip_norm > 0` rescales gradients to at most that global norm first;
+`weight_decay > 0` adds wd * w to the gradient.
 """
 
 import optax
@@ -42,6 +43,11 @@ def build_optimizer(cfg, num_train_steps: int):
     opt = optax.adam(schedule, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
   else:
     opt = optax.adadelta(schedule, rho=cfg.rho, eps=cfg.eps)
+  weight_decay = float(cfg.get("weight_decay", 0.0))
+  if weight_decay < 0:
+    raise UserError(f"config field optimizer.weight_decay={weight_decay} must be >= 0")
+  if weight_decay > 0:  # L2 penalty wd/2 |w|^2 added to the gradient (decoupled from Adam's scaling: AdamW)
+    opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
   if cfg.clip_norm < 0:
     raise UserError(f"config field optimizer.clip_norm={cfg.clip_norm} must be >= 0 (0 turns clipping off)")
   if cfg.clip_norm > 0:

@@ -35,4 +35,5 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.eps = 1e-8
   c.optimizer.rho = 0.95
   c.optimizer.clip_norm = 0.0  # 0: no clipping
+  c.optimizer.weight_decay = 0.0
   return c

@@ -15,10 +15,11 @@ from experiments.configs import base
 def get_config():
   c = base.base_config()
   c.model = dict(name="fc", hidden=256, num_layers=2)
-  c.num_train_steps = 3000
+  c.num_train_steps = 4000
   c.batch_size = 128
   c.optimizer.name = "sgd"
-  c.optimizer.learning_rate = 0.05
+  c.optimizer.learning_rate = 0.1
   c.optimizer.momentum = 0.9
   c.optimizer.schedule = "linear"
+  c.optimizer.weight_decay = 1e-3
   return c

@@ -1,0 +1,134 @@
+"""Recurrent Attention Model (Mnih, Heess, Graves & Kavukcuoglu 2014), as pure linen modules.
+
+At each of T steps (Section 3.1, Figure 1):
+  glimpse network   g_t = relu(Linear(h_g) + Linear(h_l)),  h_g = relu(Linear(rho(x, l_t))), h_l = relu(Linear(l_t))
+  core network      h_t = relu(Linear(h_{t-1}) + Linear(g_t))          (or an LSTM core)
+  location policy   l_{t+1} ~ N(mu_t, sigma^2 I),  mu_t = Linear(h_t) (optionally tanh), clipped to [-1, 1]
+  baseline          b_t = Linear(h_t), regressed onto the reward
+and after the last glimpse the action network gives class logits = Linear(h_T).
+
+The first location l_1 is drawn from the policy at h_0 = 0. The policy and the baseline read the core state through
+`stop_gradient`, and the sampled location is a constant to the rest of the model: REINFORCE trains the location
+network alone, and the classification loss trains glimpse, core and action networks alone.
+The T steps are one `nn.scan`, batched; randomness comes in as pre-drawn standard normal (or uniform) noise.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from attention_jax.models import glimpse
+
+
+def gaussian_log_prob(x, mean, std):
+  """log N(x; mean, std^2 I) summed over the last axis (the two location coordinates)."""
+  return jnp.sum(-0.5 * jnp.square((x - mean) / std) - jnp.log(std) - 0.5 * jnp.log(2 * jnp.pi), axis=-1)
+
+
+class GlimpseNetwork(nn.Module):
+  """g = relu(Linear(h_g) + Linear(h_l)) with h_g = relu(Linear(rho(x, l))), h_l = relu(Linear(l))."""
+  glimpse_size: int = 8
+  num_scales: int = 1
+  glimpse_hidden: int = 128
+  location_hidden: int = 128
+  output_size: int = 256
+
+  @nn.compact
+  def __call__(self, padded_images, locs, image_hw):
+    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, self.glimpse_size,
+                                         self.num_scales)  # [b, k, g, g, c]
+    rho = rho.reshape(rho.shape[0], -1) / 255.0  # pixels in [0, 1]
+    h_g = nn.relu(nn.Dense(self.glimpse_hidden, name="what")(rho))
+    h_l = nn.relu(nn.Dense(self.location_hidden, name="where")(locs))
+    # Linear(h_g) + Linear(h_l) as one matmul of the concatenation (same function, one larger product).
+    return nn.relu(nn.Dense(self.output_size, name="what_where")(jnp.concatenate([h_g, h_l], -1)))
+
+
+class RecurrentCore(nn.Module):
+  """h_t = relu(Linear(h_{t-1}) + Linear(g_t)); the carry is (h,) so it matches the LSTM's (c, h) interface."""
+  features: int = 256
+
+  @nn.compact
+  def __call__(self, carry, inputs):
+    (h,) = carry
+    # Linear(h_{t-1}) + Linear(g_t) as one matmul of the concatenation.
+    h = nn.relu(nn.Dense(self.features, name="recurrent_input")(jnp.concatenate([h, inputs], -1)))
+    return (h,), h
+
+
+class GlimpseStep(nn.Module):
+  """One step: sample l_t from the policy at h_{t-1}, take the glimpse, update the core."""
+  glimpse_size: int
+  num_scales: int
+  glimpse_hidden: int
+  location_hidden: int
+  glimpse_output: int
+  core: str
+  core_size: int
+  location_std: float
+  tanh_mean: bool
+  random_glimpses: bool
+
+  def setup(self):
+    self.glimpse_net = GlimpseNetwork(self.glimpse_size, self.num_scales, self.glimpse_hidden,
+                                      self.location_hidden, self.glimpse_output)
+    self.core_net = (nn.OptimizedLSTMCell(self.core_size) if self.core == "lstm"
+                     else RecurrentCore(self.core_size))
+    # The location network (2 outputs) and the baseline (1 output) read the same detached state: one Dense.
+    self.location_and_baseline = nn.Dense(3)
+
+  def __call__(self, carry, noise, padded_images, image_hw):
+    h_prev = carry[-1]  # [b, core_size]; the RNN carry is (h,), the LSTM's (c, h)
+    heads = self.location_and_baseline(jax.lax.stop_gradient(h_prev))  # [b, 3]
+    baseline = heads[:, 2]  # [b]
+    if self.random_glimpses:  # ablation: uniform locations, the location head unused
+      loc = noise
+      mean = jnp.zeros_like(loc)
+      log_prob = jnp.zeros(loc.shape[0])
+    else:
+      mean = jnp.tanh(heads[:, :2]) if self.tanh_mean else heads[:, :2]  # [b, 2]
+      loc = jax.lax.stop_gradient(jnp.clip(mean + self.location_std * noise, -1.0, 1.0))
+      log_prob = gaussian_log_prob(loc, mean, self.location_std)  # [b]
+    g = self.glimpse_net(padded_images, loc, image_hw)
+    carry, h = self.core_net(carry, g)
+    return carry, {"location": loc, "mean": mean, "log_prob": log_prob, "baseline": baseline, "h": h}
+
+
+class RecurrentAttentionModel(nn.Module):
+  """RAM: `__call__(images [b, h, w, c], noise [b, T, 2]) -> dict` with
+  logits [b, classes], location/mean [b, T, 2], log_prob/baseline [b, T]."""
+  num_glimpses: int = 6
+  glimpse_size: int = 8
+  num_scales: int = 1
+  glimpse_hidden: int = 128
+  location_hidden: int = 128
+  glimpse_output: int = 256
+  core: str = "rnn"  # "rnn" or "lstm"
+  core_size: int = 256
+  location_std: float = 0.17
+  tanh_mean: bool = True
+  random_glimpses: bool = False
+  num_classes: int = 10
+  unroll: int = 1  # scan unrolling: XLA may fuse across steps (a speed knob, same function)
+
+  @nn.compact
+  def __call__(self, images, noise):
+    batch = images.shape[0]
+    steps = nn.scan(GlimpseStep, variable_broadcast="params", split_rngs={"params": False},
+                    in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.num_glimpses, unroll=self.unroll)(
+                        self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
+                        self.glimpse_output, self.core, self.core_size, self.location_std, self.tanh_mean,
+                        self.random_glimpses, name="steps")
+    zeros = jnp.zeros((batch, self.core_size), jnp.float32)
+    carry = (zeros, zeros) if self.core == "lstm" else (zeros,)
+    padded = glimpse.pad_images(images, self.glimpse_size, self.num_scales)  # once, outside the loop
+    _, out = steps(carry, noise, padded, images.shape[1:3])  # each [b, T, ...]
+    out["logits"] = nn.Dense(self.num_classes, name="action")(out["h"][:, -1])
+    return out
+
+  def draw_noise(self, keys):
+    """Per-example noise for the T locations: keys [b] -> [b, T, 2] (standard normal, or uniform in [-1, 1])."""
+    shape = (self.num_glimpses, 2)
+    if self.random_glimpses:
+      return jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(keys)
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(keys)

@@ -1,0 +1,94 @@
+"""RAM on (translated, cluttered) MNIST: the hybrid loss of Mnih et al. (2014), Section 3.2.
+
+Per image, averaged over M Monte-Carlo samples of the glimpse path:
+  loss = cross-entropy(action network)                          trains glimpse, core and action networks
+       + reinforce_weight * -sum_t log pi(l_t) (R - b_t)         trains the location network (R - b_t constant)
+       + sum_t (R - b_t)^2                                       trains the baseline
+with reward R = 1 if the final classification is right, else 0. Evaluation averages the class probabilities of
+`eval_samples` glimpse paths per image.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from attention_jax import reinforce
+from attention_jax.data import images
+from attention_jax.errors import UserError, check_choice
+from attention_jax.models.ram import RecurrentAttentionModel
+from attention_jax.tasks.base import Task
+
+
+def build_model(model_config, image_size: int) -> RecurrentAttentionModel:
+  m = model_config
+  check_choice("model.core", m.core, ("rnn", "lstm"))
+  if m.num_glimpses < 1:
+    raise UserError(f"config field model.num_glimpses={m.num_glimpses} must be at least 1")
+  if m.glimpse_size < 1 or m.num_scales < 1:
+    raise UserError(f"config fields model.glimpse_size={m.glimpse_size} and model.num_scales={m.num_scales} must "
+                    f"be at least 1")
+  if m.glimpse_size > image_size:
+    raise UserError(f"config field model.glimpse_size={m.glimpse_size} is larger than the image ({image_size}x"
+                    f"{image_size}); expected at most {image_size}")
+  return RecurrentAttentionModel(
+      num_glimpses=m.num_glimpses, glimpse_size=m.glimpse_size, num_scales=m.num_scales,
+      glimpse_hidden=m.glimpse_hidden, location_hidden=m.location_hidden, glimpse_output=m.glimpse_output,
+      core=m.core, core_size=m.core_size, location_std=m.location_std, tanh_mean=m.tanh_mean,
+      random_glimpses=m.random_glimpses, unroll=m.get("unroll", 1))
+
+
+def repeat_samples(x, samples: int):
+  """[b, ...] -> [b * samples, ...], each example's copies adjacent."""
+  return jnp.repeat(x, samples, axis=0)
+
+
+def sample_keys(keys, samples: int):
+  """One key per (example, sample): [b, 2] -> [b * samples, 2]."""
+  return jax.vmap(lambda k: jax.random.split(k, samples))(keys).reshape(-1, *keys.shape[1:])
+
+
+def hybrid_loss_terms(out, labels, reinforce_weight: float):
+  """Per-sample terms of the hybrid loss; every array [b * M]."""
+  ce = optax.softmax_cross_entropy_with_integer_labels(out["logits"], labels)
+  reward = (jnp.argmax(out["logits"], -1) == labels).astype(jnp.float32)
+  returns = reinforce.final_reward_returns(reward, out["baseline"].shape[1])  # [b*M, T]
+  rl = reinforce.reinforce_loss(out["log_prob"], returns, out["baseline"])
+  bl = reinforce.baseline_loss(returns, out["baseline"])
+  total = ce + reinforce_weight * rl + bl
+  return {"loss": total, "cross_entropy": ce, "reinforce": rl, "baseline_mse": bl, "reward": reward,
+          "baseline": jnp.mean(out["baseline"], axis=1)}
+
+
+def build(config) -> Task:
+  train_data, eval_batches, example = images.task_data(config)
+  model = build_model(config.model, example.shape[1])
+  samples, eval_samples = config.model.num_samples, config.model.eval_samples
+  if samples < 1 or eval_samples < 1:
+    raise UserError(f"config fields model.num_samples={samples} and model.eval_samples={eval_samples} must be >= 1")
+
+  def forward(params, imgs, keys, m):
+    keys = sample_keys(keys, m)
+    return model.apply({"params": params}, repeat_samples(imgs, m), model.draw_noise(keys))
+
+  def init(key):
+    return model.init(key, example, model.draw_noise(jax.random.split(key, example.shape[0])))["params"]
+
+  def loss(params, batch, keys):
+    out = forward(params, batch["image"], keys, samples)
+    terms = hybrid_loss_terms(out, repeat_samples(batch["label"], samples), config.model.reinforce_weight)
+    sums = {k: jnp.sum(v) / samples for k, v in terms.items()}  # mean over samples, sum over images
+    sums["accuracy"] = sums["reward"]
+    sums["count"] = jnp.asarray(batch["label"].shape[0], jnp.float32)
+    return sums["loss"], sums
+
+  def evaluate(params, batch, keys):
+    out = forward(params, batch["image"], keys, eval_samples)
+    probs = jax.nn.softmax(out["logits"]).reshape(-1, eval_samples, out["logits"].shape[-1]).mean(1)  # [b, 10]
+    correct = (jnp.argmax(probs, -1) == batch["label"]).astype(jnp.float32)
+    nll = -jnp.log(jnp.take_along_axis(probs, batch["label"][:, None], 1)[:, 0] + 1e-12)
+    w = batch["mask"]
+    return {"accuracy": jnp.sum(correct * w), "error": jnp.sum((1 - correct) * w), "loss": jnp.sum(nll * w),
+            "count": jnp.sum(w)}
+
+  return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=train_data,
+              eval_batches=eval_batches)

@@ -1,0 +1,40 @@
+r"""RAM on 28x28 MNIST (Mnih et al. 2014, Table 1a): 8x8 glimpses at 1 scale, 2 to 7 glimpses.
+
+Run (6 glimpses; the argument after ':' is the number of glimpses, default 6):
+  python -m experiments.train --config=experiments/configs/ram_mnist.py:6 --workdir=/tmp/ram_mnist6 \
+      --config.data.name=mnist_offline
+  python -m experiments.evaluate --workdir=/tmp/ram_mnist6
+Paper (NIPS 2014 version, full protocol): 6 glimpses 1.12% test error; the other rows are in its Table 1a.
+Measured here: see README.md.
+"""
+
+from experiments.configs import base
+
+
+def ram_model(num_glimpses=6, glimpse_size=8, num_scales=1, random_glimpses=False):
+  return dict(num_glimpses=num_glimpses, glimpse_size=glimpse_size, num_scales=num_scales, glimpse_hidden=128,
+              location_hidden=128, glimpse_output=256, core="rnn", core_size=256, location_std=0.17,
+              tanh_mean=True, random_glimpses=random_glimpses, num_samples=1, eval_samples=4,
+              reinforce_weight=1.0, unroll=num_glimpses)
+
+
+def ram_config(model):
+  c = base.base_config()
+  c.task = "ram"
+  c.model = model
+  c.batch_size = 128
+  c.eval_batch_size = 500
+  c.num_train_steps = 20000
+  c.log_every_steps = 200
+  c.eval_every_steps = 2000
+  c.checkpoint_every_steps = 2000
+  c.optimizer.name = "adam"
+  c.optimizer.learning_rate = 1e-3
+  c.optimizer.schedule = "linear"
+  c.optimizer.clip_norm = 5.0
+  return c
+
+
+def get_config(arg="6"):
+  c = ram_config(ram_model(num_glimpses=int(arg)))
+  return c
