@@ -1,0 +1,211 @@
+"""RAM: glimpse sensor against NumPy, REINFORCE against the analytic gradient, gradient routing, canvases,
+a short run that learns, and 1-device vs 8-device training."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from attention_jax import io_utils, reinforce
+from attention_jax.data import images
+from attention_jax.errors import UserError
+from attention_jax.models import glimpse
+from attention_jax.models.ram import RecurrentAttentionModel, gaussian_log_prob
+from attention_jax.tasks import ram as ram_task
+from attention_jax.training import loop
+from experiments.configs import ram_mnist
+from tests import helpers
+
+
+def numpy_glimpse(image, loc, g, k):
+  """Plain NumPy: crop each scale's square (zeros outside the image), then average-pool it to g x g."""
+  h, w, c = image.shape
+  out = []
+  for i in range(k):
+    width, f = g * 2 ** i, 2 ** i
+    # The same float32 arithmetic as the sensor (at exact ties float64 could round the other way).
+    centre = (np.asarray(loc, np.float32) + np.float32(1)) / np.float32(2) * np.array([h, w], np.float32)
+    top, left = np.floor(centre - np.float32(width / 2) + np.float32(0.5)).astype(int)
+    crop = np.zeros((width, width, c), np.float64)
+    for r in range(width):
+      for q in range(width):
+        y, x = top + r, left + q
+        if 0 <= y < h and 0 <= x < w:
+          crop[r, q] = image[y, x]
+    out.append(crop.reshape(g, f, g, f, c).mean(axis=(1, 3)))
+  return np.stack(out)
+
+
+LOCATIONS = [(0, 0), (-1, -1), (1, 1), (-1, 1), (1, -1), (0, -1), (1, 0), (0.37, -0.81), (-0.99, 0.5)]
+
+
+@pytest.mark.parametrize("size,g,k", [(28, 8, 1), (28, 8, 2), (60, 12, 3), (37, 5, 2), (100, 12, 4)])
+def test_glimpse_sensor_equals_numpy_crop_pad_pool(size, g, k):
+  image = np.random.default_rng(size).integers(0, 256, (size, size, 1)).astype(np.float32)
+  for loc in LOCATIONS:
+    got = glimpse.glimpse_sensor(jnp.asarray(image), jnp.asarray(loc, jnp.float32), g, k)
+    np.testing.assert_allclose(got, numpy_glimpse(image, loc, g, k), rtol=1e-6, atol=1e-4, err_msg=str(loc))
+
+
+def test_glimpse_centre_of_28x28_reads_the_middle_pixels():
+  image = np.arange(28 * 28, dtype=np.float32).reshape(28, 28, 1)
+  got = glimpse.glimpse_sensor(jnp.asarray(image), jnp.zeros(2), 8, 1)
+  np.testing.assert_array_equal(got[0, :, :, 0], image[10:18, 10:18, 0])
+  corner = glimpse.glimpse_sensor(jnp.asarray(image), -jnp.ones(2), 8, 1)[0, :, :, 0]
+  assert float(jnp.abs(corner[:4]).sum() + jnp.abs(corner[:, :4]).sum()) == 0  # outside reads as zero
+  np.testing.assert_array_equal(corner[4:, 4:], image[:4, :4, 0])
+
+
+def test_batched_sensor_equals_single():
+  imgs = np.random.default_rng(0).integers(0, 256, (3, 60, 60, 1)).astype(np.uint8)
+  locs = jnp.array([[0.1, 0.2], [-1.0, 1.0], [0.9, -0.3]])
+  batched = glimpse.batched_glimpse_sensor(glimpse.pad_images(jnp.asarray(imgs), 12, 3), locs, (60, 60), 12, 3)
+  for i in range(3):
+    np.testing.assert_allclose(batched[i], glimpse.glimpse_sensor(jnp.asarray(imgs[i]), locs[i], 12, 3))
+
+
+def test_reinforce_on_a_gaussian_bandit_matches_the_analytic_gradient_and_the_baseline_cuts_variance():
+  """One step, l ~ N(mu, s^2), reward r(l) = c - (l - a)^2: E[r] = c - (mu - a)^2 - s^2, dE[r]/dmu = -2 (mu - a).
+
+  The offset c changes nothing in expectation but inflates the variance of the plain estimator; a baseline
+  learned towards E[r] removes it.
+  """
+  mu, s, a, c, n = 0.3, 0.5, -0.4, 3.0, 200_000
+  samples = mu + s * jax.random.normal(jax.random.PRNGKey(0), (n, 1, 1))  # [n, T=1, 1 coordinate]
+  rewards = c - jnp.square(samples[..., 0] - a)  # [n, 1]
+
+  def per_sample_grads(baseline):
+    def surrogate(m, x, r):
+      return reinforce.reinforce_loss(gaussian_log_prob(x, m, s), r, baseline)  # x: [T=1, 1]
+    return -jax.vmap(jax.grad(surrogate), in_axes=(None, 0, 0))(jnp.array([mu]), samples, rewards)[:, 0]
+
+  analytic = -2 * (mu - a)
+  plain = per_sample_grads(jnp.zeros((1,)))
+  assert abs(float(plain.mean()) - analytic) < 4 * float(plain.std()) / np.sqrt(n)
+  # Learn the baseline by gradient descent on baseline_loss, then compare the estimator's variance.
+  b = jnp.zeros((1,))
+  for _ in range(200):
+    b = b - 0.05 * jax.grad(lambda b: jnp.mean(reinforce.baseline_loss(rewards[:4096], jnp.broadcast_to(b, (4096, 1)))))(b)
+  np.testing.assert_allclose(float(b[0]), c - (mu - a) ** 2 - s ** 2, atol=0.03)
+  with_baseline = per_sample_grads(b)
+  assert abs(float(with_baseline.mean()) - analytic) < 4 * float(with_baseline.std()) / np.sqrt(n)
+  assert float(with_baseline.var()) < 0.5 * float(plain.var())
+
+
+def test_final_reward_returns_discount_backwards():
+  np.testing.assert_allclose(reinforce.final_reward_returns(jnp.array([1.0, 0.0]), 3, 0.5),
+                             [[0.25, 0.5, 1.0], [0, 0, 0]])
+
+
+def _small_model(**kw):
+  return RecurrentAttentionModel(num_glimpses=3, glimpse_size=8, num_scales=2, glimpse_hidden=16,
+                                 location_hidden=16, glimpse_output=32, core_size=32, **kw)
+
+
+@pytest.mark.parametrize("core", ["rnn", "lstm"])
+def test_classification_loss_sends_no_gradient_to_the_location_network_and_reinforce_none_elsewhere(core):
+  model = _small_model(core=core)
+  imgs = jnp.asarray(np.random.default_rng(0).integers(0, 256, (6, 28, 28, 1)).astype(np.uint8))
+  labels = jnp.arange(6) % 10
+  noise = model.draw_noise(jax.random.split(jax.random.PRNGKey(0), 6))
+  params = model.init(jax.random.PRNGKey(1), imgs, noise)["params"]
+
+  def term(name):
+    return jax.grad(lambda p: jnp.sum(ram_task.hybrid_loss_terms(
+        model.apply({"params": p}, imgs, noise), labels, 1.0)[name]))(params)
+
+  ce, rl, bl = term("cross_entropy"), term("reinforce"), term("baseline_mse")
+  heads = lambda g: g["steps"]["location_and_baseline"]
+  flat = lambda g: {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(g)}
+  assert all(float(jnp.abs(v).max()) == 0 for v in jax.tree.leaves(heads(ce)))
+  assert float(jnp.abs(heads(rl)["kernel"][:, :2]).max()) > 0  # REINFORCE reaches the location network ...
+  assert float(jnp.abs(heads(rl)["kernel"][:, 2]).max()) == 0  # ... but not the baseline
+  for path, v in flat(rl).items():
+    if "location_and_baseline" not in path:
+      assert float(jnp.abs(v).max()) == 0, path  # nor the glimpse, core or action networks
+  assert float(jnp.abs(heads(bl)["kernel"][:, 2]).max()) > 0
+  assert float(jnp.abs(heads(bl)["kernel"][:, :2]).max()) == 0
+  assert float(jnp.abs(ce["action"]["kernel"]).max()) > 0
+
+
+def test_locations_are_clipped_samples_around_the_mean_and_random_glimpses_are_uniform():
+  model = _small_model()
+  imgs = jnp.zeros((512, 28, 28, 1), jnp.uint8)
+  noise = model.draw_noise(jax.random.split(jax.random.PRNGKey(0), 512))
+  params = model.init(jax.random.PRNGKey(1), imgs, noise)["params"]
+  out = model.apply({"params": params}, imgs, noise)
+  expected = np.clip(np.asarray(out["mean"]) + model.location_std * np.asarray(noise), -1, 1)
+  np.testing.assert_allclose(out["location"], expected, atol=1e-6)
+  assert out["logits"].shape == (512, 10) and out["log_prob"].shape == (512, 3)
+  rand = _small_model(random_glimpses=True)
+  noise = rand.draw_noise(jax.random.split(jax.random.PRNGKey(2), 512))
+  out = rand.apply({"params": params}, imgs, noise)
+  assert float(jnp.abs(out["log_prob"]).max()) == 0
+  locs = np.asarray(out["location"]).reshape(-1)
+  assert locs.min() >= -1 and locs.max() <= 1 and abs(locs.mean()) < 0.05 and abs(locs.std() - 1 / np.sqrt(3)) < 0.02
+
+
+def test_translated_and_cluttered_canvases():
+  digits = np.zeros((64, 28, 28, 1), np.uint8)
+  digits[:, 10:18, 12:16] = 200  # a bar in the middle of each "digit"
+  rng = np.random.default_rng(0)
+  plain = images.place_on_canvas(digits, rng, 60)
+  assert plain.shape == (64, 60, 60, 1)
+  assert (plain.reshape(64, -1).sum(1) == digits.reshape(64, -1).sum(1)).all()  # the digit, whole, once
+  rows = [np.flatnonzero(p[..., 0].any(1))[0] for p in plain]
+  assert len(set(rows)) > 10  # positions vary
+  again = images.place_on_canvas(digits, np.random.default_rng(0), 60)
+  np.testing.assert_array_equal(plain, again)  # fixed by the generator's seed
+  cluttered = images.place_on_canvas(digits, np.random.default_rng(1), 100, clutter=8, clutter_size=8)
+  assert cluttered.shape == (64, 100, 100, 1)
+  assert (cluttered.reshape(64, -1) > 0).sum(1).mean() > (plain.reshape(64, -1) > 0).sum(1).mean()
+
+
+def tiny_ram_config(**overrides):
+  c = helpers.tiny_classifier_config(**overrides)
+  c.task = "ram"
+  c.model = ram_mnist.ram_model(num_glimpses=3)
+  c.model.update(dict(glimpse_hidden=32, location_hidden=32, glimpse_output=64, core_size=64, eval_samples=1,
+                      unroll=1))
+  c.optimizer.name = "adam"
+  c.optimizer.learning_rate = 3e-3
+  return c
+
+
+def test_ram_eight_devices_equal_one_device_with_per_example_randomness(tmp_path):
+  params = {}
+  for name, parallel, n in (("one", "sharding", 1), ("pmap", "pmap", 8), ("sharding", "sharding", 8)):
+    config = tiny_ram_config(parallel=parallel, num_devices=n, num_train_steps=4, checkpoint_every_steps=4)
+    params[name] = loop.train_and_evaluate(config, str(tmp_path / name)).params
+  assert helpers.max_abs_diff(params["one"], params["pmap"]) < 1e-5
+  assert helpers.max_abs_diff(params["one"], params["sharding"]) < 1e-5
+
+
+def test_a_short_ram_run_raises_reward(tmp_path):
+  config = tiny_ram_config(num_devices=1, num_train_steps=300, log_every_steps=50, eval_every_steps=300,
+                           checkpoint_every_steps=300, batch_size=64)
+  loop.train_and_evaluate(config, str(tmp_path / "ram"))
+  rows = [r for r in io_utils.read_json_lines(str(tmp_path / "ram" / "metrics.jsonl")) if r["split"] == "train"]
+  assert rows[0]["reward"] < 0.4 and rows[-1]["reward"] > rows[0]["reward"] + 0.2
+  assert rows[-1]["baseline"] > rows[0]["baseline"]  # the baseline follows the reward up
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("model.glimpse_size", 40, "model.glimpse_size=40 is larger than the image"),
+    ("model.num_glimpses", 0, "model.num_glimpses=0 must be at least 1"),
+    ("model.core", "gru", "model.core='gru' is not known"),
+    ("data.clutter", 4, "data.clutter=4 needs a canvas"),
+    ("data.canvas", 20, "data.canvas=20 must be 0"),
+])
+def test_bad_ram_fields(tmp_path, field, value, message):
+  config = tiny_ram_config()
+  if field.startswith("data.") and "data.canvas" not in config.data:
+    config.data.canvas, config.data.clutter, config.data.clutter_size = 0, 0, 8
+  with pytest.raises(UserError, match=message):
+    loop.train_and_evaluate(_set(config, field, value), str(tmp_path / "w"))
+
+
+def _set(config, field, value):
+  section, leaf = field.split(".")
+  config[section][leaf] = value
+  return config
