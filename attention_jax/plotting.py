@@ -45,3 +45,67 @@ def training_curves(rows: list, path: str, skip=("steps_per_s", "learning_rate",
     ax.axis("off")
   fig.tight_layout()
   return save_figure(fig, path)
+
+
+def metric_curves(rows: list, names, split: str, path: str, title: str = "") -> str | None:
+  """Selected metrics of one split against the step, in one panel (e.g. RAM's reward, accuracy and baseline)."""
+  fig, ax = plt.subplots(figsize=(6, 3.5))
+  drawn = 0
+  for name in names:
+    pts = [(r["step"], r[name]) for r in rows if r["split"] == split and name in r]
+    if pts:
+      ax.plot(*zip(*pts), label=name)
+      drawn += 1
+  if not drawn:
+    plt.close(fig)
+    return None
+  ax.set_xlabel("step")
+  ax.set_title(title or f"{split} metrics")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return save_figure(fig, path)
+
+
+def glimpse_strips(images, locations, glimpses, glimpse_size: int, num_scales: int, path: str,
+                   labels=None, predictions=None) -> str:
+  """One row per image: the image with every glimpse's boxes (all scales) numbered in order and joined by the
+  path, then what the sensor returned at each step (scales side by side, finest first).
+
+  images [n, h, w, 1]; locations [n, T, 2] as (row, column) in [-1, 1]; glimpses [n, T, k, g, g, 1].
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from matplotlib import patches  # pylint: disable=g-import-not-at-top
+  from attention_jax.models import glimpse  # pylint: disable=g-import-not-at-top
+  images, locations, glimpses = np.asarray(images), np.asarray(locations), np.asarray(glimpses)
+  n, steps = locations.shape[:2]
+  h, w = images.shape[1:3]
+  fig, axes = plt.subplots(n, steps + 1, figsize=(1.9 * (steps + 1) * max(1, num_scales / 2), 2.0 * n),
+                           squeeze=False, gridspec_kw={"width_ratios": [2] + [num_scales] * steps})
+  colours = plt.cm.viridis(np.linspace(0.0, 0.9, steps))
+  for i in range(n):
+    ax = axes[i, 0]
+    ax.imshow(images[i, :, :, 0], cmap="gray", vmin=0, vmax=255)
+    centres = (locations[i] + 1) / 2 * np.array([h, w])  # (row, col) pixel coordinates
+    ax.plot(centres[:, 1], centres[:, 0], "-", color="orange", lw=1)
+    for t in range(steps):
+      for s in range(num_scales):
+        width = glimpse_size * 2 ** s
+        top, left = np.asarray(glimpse.patch_starts(locations[i, t], (h, w), width))
+        ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, width, fill=False, lw=1,
+                                       edgecolor=colours[t], alpha=1.0 - 0.2 * s))
+      ax.text(centres[t, 1], centres[t, 0], str(t + 1), color="red", fontsize=8, ha="center", va="center")
+    title = ""
+    if labels is not None:
+      title = f"label {int(labels[i])}" + (f", pred {int(predictions[i])}" if predictions is not None else "")
+    ax.set_title(title, fontsize=8)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    for t in range(steps):
+      scales = [glimpses[i, t, s, :, :, 0] for s in range(num_scales)]
+      axes[i, t + 1].imshow(np.concatenate(scales, axis=1), cmap="gray", vmin=0, vmax=255)
+      axes[i, t + 1].set_title(f"glimpse {t + 1}", fontsize=8)
+  for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.tight_layout()
+  return save_figure(fig, path)

@@ -209,3 +209,12 @@ def _set(config, field, value):
   section, leaf = field.split(".")
   config[section][leaf] = value
   return config
+
+
+def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
+  config = tiny_ram_config(num_devices=1, num_train_steps=4, checkpoint_every_steps=4)
+  loop.train_and_evaluate(config, str(tmp_path / "w"))
+  result = loop.evaluate_checkpoint(str(tmp_path / "w"))
+  assert result["step"] == 4 and result["num_examples"] == 1000
+  for name in ("glimpse_strips.png", "reward_accuracy_baseline.png", "training_curves.png"):
+    assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name

@@ -8,12 +8,16 @@ with reward R = 1 if the final classification is right, else 0. Evaluation avera
 `eval_samples` glimpse paths per image.
 """
 
+import os
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from attention_jax import reinforce
+from attention_jax import io_utils, plotting, reinforce
 from attention_jax.data import images
+from attention_jax.models import glimpse
 from attention_jax.errors import UserError, check_choice
 from attention_jax.models.ram import RecurrentAttentionModel
 from attention_jax.tasks.base import Task
@@ -90,5 +94,24 @@ def build(config) -> Task:
     return {"accuracy": jnp.sum(correct * w), "error": jnp.sum((1 - correct) * w), "loss": jnp.sum(nll * w),
             "count": jnp.sum(w)}
 
+  def make_pictures(params, plots_dir, num_images: int = 6):
+    """Glimpse strips for the first test images (one fixed glimpse path each) and RAM's training curves."""
+    batch = next(iter(eval_batches("test")))
+    pick = np.linspace(0, int(batch["mask"].sum()) - 1, num_images).astype(int)  # spread over the batch
+    imgs, labels = batch["image"][pick], batch["label"][pick]
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 3), i))(jnp.arange(num_images))
+    out = forward(params, jnp.asarray(imgs), keys, 1)
+    padded = glimpse.pad_images(jnp.asarray(imgs), model.glimpse_size, model.num_scales)
+    seen = jax.vmap(lambda p, locs: jax.vmap(lambda l: glimpse.extract_glimpse(
+        p, l, imgs.shape[1:3], model.glimpse_size, model.num_scales))(locs))(padded, out["location"])
+    paths = [plotting.glimpse_strips(imgs, out["location"], seen, model.glimpse_size, model.num_scales,
+                                     os.path.join(plots_dir, "glimpse_strips.png"), labels,
+                                     jnp.argmax(out["logits"], -1))]
+    rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
+    paths.append(plotting.metric_curves(rows, ("reward", "accuracy", "baseline"), "train",
+                                        os.path.join(plots_dir, "reward_accuracy_baseline.png"),
+                                        "train reward, accuracy and baseline"))
+    return [p for p in paths if p]
+
   return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=train_data,
-              eval_batches=eval_batches)
+              eval_batches=eval_batches, make_pictures=make_pictures)
