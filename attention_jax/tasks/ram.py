@@ -63,6 +63,19 @@ def hybrid_loss_terms(out, labels, reinforce_weight: float):
           "baseline": jnp.mean(out["baseline"], axis=1)}
 
 
+def _one_per_class(batches, count: int):
+  """The first test image of each of the first `count` classes met (test sets may be sorted by class)."""
+  picked = {}
+  for batch in batches:
+    for image, label, real in zip(batch["image"], batch["label"], batch["mask"]):
+      if real and int(label) not in picked:
+        picked[int(label)] = image
+    if len(picked) >= count:
+      break
+  labels = sorted(picked)[:count]
+  return np.stack([picked[k] for k in labels]), np.asarray(labels)
+
+
 def build(config) -> Task:
   train_data, eval_batches, example = images.task_data(config)
   model = build_model(config.model, example.shape[1])
@@ -96,9 +109,7 @@ def build(config) -> Task:
 
   def make_pictures(params, plots_dir, num_images: int = 6):
     """Glimpse strips for the first test images (one fixed glimpse path each) and RAM's training curves."""
-    batch = next(iter(eval_batches("test")))
-    pick = np.linspace(0, int(batch["mask"].sum()) - 1, num_images).astype(int)  # spread over the batch
-    imgs, labels = batch["image"][pick], batch["label"][pick]
+    imgs, labels = _one_per_class(eval_batches("test"), num_images)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 3), i))(jnp.arange(num_images))
     out = forward(params, jnp.asarray(imgs), keys, 1)
     padded = glimpse.pad_images(jnp.asarray(imgs), model.glimpse_size, model.num_scales)
