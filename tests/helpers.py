@@ -46,3 +46,20 @@ def max_abs_diff(a, b) -> float:
   diffs = jax.tree.map(lambda x, y: float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)))),
                        a, b)
   return max(jax.tree.leaves(diffs))
+
+
+def final_state(workdir):
+  """The newest checkpoint of a run (restored on one device, whatever the run used)."""
+  from attention_jax.training import checkpoint, loop  # pylint: disable=g-import-not-at-top
+  config = loop.load_config(str(workdir))
+  config.num_devices = 1
+  template = loop.build_trainer(config).initial_state()
+  ckpt = checkpoint.Checkpointer(str(workdir), config.checkpoint_every_steps, config.keep_checkpoints)
+  step, state, _ = ckpt.restore_newest(template)
+  ckpt.close()
+  return step, state
+
+
+def assert_bit_identical(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -6,21 +6,30 @@ a temporary folder and renames it when complete, so a kill mid-save leaves no ch
 """
 
 import os
+import time
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
+from attention_jax.errors import UserError
+
 
 class Checkpointer:
   """Saves every `every_steps` steps (and when forced), keeps the newest `keep`, restores the newest good one."""
 
   def __init__(self, workdir: str, every_steps: int, keep: int):
-    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every_steps, create=True,
-                                           enable_async_checkpointing=False)
-    self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "data"))
+    self.workdir = os.path.abspath(workdir)
+    self.directory = os.path.join(self.workdir, "checkpoints")
+    # Unfinished temporary folders (a save killed midway) are removed when the manager starts.
+    self._options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every_steps, create=True,
+                                                 enable_async_checkpointing=False, cleanup_tmp_directories=True)
+    self._manager = self._open()
+
+  def _open(self):
+    handlers = {"state": ocp.StandardCheckpointHandler(), "data": ocp.JsonCheckpointHandler()}
+    return ocp.CheckpointManager(self.directory, options=self._options, item_handlers=handlers)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -36,12 +45,67 @@ class Checkpointer:
     return saved
 
   def restore(self, step: int, like_state):
-    """Restores (state, data_state) of `step`, with the state's structure and dtypes taken from `like_state`."""
+    """Restores (state, data_state) of `step`, with the state's structure and dtypes taken from `like_state`.
+
+    Raises UserError if the checkpoint holds other arrays than `like_state` (a different config made it).
+    """
+    if self._differs_in_structure(step, like_state):
+      raise UserError(f"checkpoint {step} in {self.directory} holds arrays of other shapes than this config "
+                      f"makes; it was written by a different config. Pass a new --workdir, or rerun with the "
+                      f"config that made it")
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype), like_state)
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()))
+    if _shapes(restored["state"]) != _shapes(like_state):
+      raise ValueError(f"checkpoint {step} restored with unexpected shapes")
     logging.info("restored checkpoint %d from %s", step, self.directory)
     return restored["state"], restored["data"]
 
+  def restore_newest(self, like_state):
+    """(step, state, data_state) of the newest checkpoint that restores, or (0, None, None) when there is none.
+
+    A checkpoint that fails to restore (truncated or half-deleted files) is moved to `checkpoints_broken/` with a
+    warning, and the next older one is tried, so one bad save never ends a run.
+    """
+    for step in reversed(self.all_steps()):
+      try:
+        state, data_state = self.restore(step, like_state)
+        return step, state, data_state
+      except UserError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except
+        moved = self._move_aside(step)
+        logging.warning("checkpoint %d is broken (%s: %s); moved it to %s and falling back to an older one",
+                        step, type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "", moved)
+    return 0, None, None
+
+  def _differs_in_structure(self, step: int, like_state) -> bool:
+    """True if the checkpoint's recorded array shapes differ from `like_state`'s (readable metadata only)."""
+    try:
+      saved = _shapes(self._manager.item_metadata(step)["state"])
+    except Exception:  # pylint: disable=broad-except
+      return False  # no readable metadata: a broken checkpoint, not a different one
+    return bool(saved) and saved != _shapes(like_state)
+
+  def _move_aside(self, step: int) -> str:
+    broken = os.path.join(self.workdir, "checkpoints_broken")
+    os.makedirs(broken, exist_ok=True)
+    target = os.path.join(broken, f"{step}-{int(time.time() * 1000)}")
+    os.rename(os.path.join(self.directory, str(step)), target)
+    self._manager.close()
+    self._manager = self._open()
+    return target
+
   def close(self):
     self._manager.close()
+
+
+def _shapes(tree) -> dict:
+  """{'path': shape} of every array leaf (works for arrays and for Orbax's array metadata)."""
+  def name(entry):  # dict key, dataclass field or sequence index alike
+    for attr in ("key", "name", "idx"):
+      if hasattr(entry, attr):
+        return str(getattr(entry, attr))
+    return str(entry)
+  return {"/".join(name(e) for e in path): tuple(v.shape)
+          for path, v in jax.tree_util.tree_leaves_with_path(tree) if hasattr(v, "shape")}

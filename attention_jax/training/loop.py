@@ -192,9 +192,9 @@ def train_and_evaluate(config, workdir: str):
 
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   data_iter = pipeline.train_iterator(task.train_data)
-  start = ckpt.latest_step() or 0
+  start, restored, data_state = ckpt.restore_newest(host_state)
   if start:
-    host_state, data_state = ckpt.restore(start, host_state)
+    host_state = restored
     data_iter.set_state(data_state)
     logging.info("resuming at step %d", start)
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps)
@@ -262,10 +262,14 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
   config = load_config(workdir)
   trainer = build_trainer(config)
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
-  step = ckpt.latest_step() if step is None else step
   if step is None:
+    step, host_state, _ = ckpt.restore_newest(trainer.initial_state())
+  elif step not in ckpt.all_steps():
+    raise UserError(f"--step={step} is not a checkpoint of {workdir}; it has {ckpt.all_steps()}")
+  else:
+    host_state, _ = ckpt.restore(step, trainer.initial_state())
+  if not step:
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
-  host_state, _ = ckpt.restore(step, trainer.initial_state())
   ckpt.close()
   result = {"step": int(step), "split": split}
   result |= trainer.evaluate(trainer.par.put_replicated(host_state.params), split)

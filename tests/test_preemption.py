@@ -1,0 +1,158 @@
+"""Preemption and broken state: killed runs resume exactly, SIGTERM checkpoints and exits, broken checkpoints are
+skipped, a checkpoint of another config is refused, files are replaced atomically."""
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from attention_jax import io_utils
+from attention_jax.errors import UserError
+from attention_jax.training import loop
+from tests import helpers
+
+KILLS = {"classifier": 3, "ram": 2}  # RAM's process start (compilation) is the slow part
+FAMILIES = {
+    "classifier": ["--config=experiments/configs/mnist_fc.py", "--config.model.hidden=32"],
+    "ram": ["--config=experiments/configs/ram_mnist.py:3", "--config.model.core_size=64",
+            "--config.model.glimpse_output=64", "--config.model.eval_samples=1", "--config.model.unroll=1"],
+}
+COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
+          "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",
+          "--config.optimizer.schedule=constant", "--config.keep_checkpoints=2"]
+
+
+def train_args(family, workdir):
+  return ["-m", "experiments.train", *FAMILIES[family], *COMMON, f"--workdir={workdir}",
+          f"--config.data.tfds_data_dir={os.environ['ATTENTION_JAX_TFDS_DIR']}"]
+
+
+def start(family, workdir, log_path):
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with
+  return subprocess.Popen([sys.executable, *train_args(family, workdir)], cwd=helpers.REPO, env=env,
+                          stdout=log, stderr=subprocess.STDOUT), log
+
+
+def logged_steps(log_path):
+  with open(log_path, encoding="utf-8") as f:
+    return [int(m) for m in re.findall(r"step (\d+)/30 \(", f.read())]
+
+
+def wait_for_step(proc, log_path, step, timeout=180):
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    if proc.poll() is not None:
+      return False
+    if any(s >= step for s in logged_steps(log_path)):
+      return True
+    time.sleep(0.02)
+  raise AssertionError(f"no step {step} within {timeout}s: {open(log_path).read()[-2000:]}")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, family):
+  straight = tmp_path / "straight"
+  proc = helpers.run_binary(*train_args(family, straight)[1:])
+  assert proc.returncode == 0, proc.stderr[-3000:]
+
+  rng = random.Random(hash(family) % 1000)
+  workdir, kills = tmp_path / "killed", 0
+  for attempt in range(8):
+    log_path = tmp_path / f"log{attempt}"
+    proc, log = start(family, workdir, log_path)
+    if kills < KILLS[family]:
+      target = rng.randint(2, 26)
+      if wait_for_step(proc, log_path, target):
+        time.sleep(rng.uniform(0, 0.05))  # land anywhere: inside a step, a log write or a checkpoint save
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        log.close()
+        kills += 1
+        last_logged = max(logged_steps(log_path), default=0)
+        resumed_from, _ = helpers.final_state(workdir) if (workdir / "config.json").exists() else (0, None)
+        assert last_logged - (resumed_from or 0) <= 3 + 1, (last_logged, resumed_from)  # at most one interval
+        continue
+    assert proc.wait(timeout=300) == 0, open(log_path).read()[-3000:]
+    log.close()
+    break
+  assert kills == KILLS[family]
+  step_a, state_a = helpers.final_state(straight)
+  step_b, state_b = helpers.final_state(workdir)
+  assert step_a == step_b == 30
+  helpers.assert_bit_identical(state_a, state_b)
+  strip = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_s"} for r in rows]
+  assert strip(io_utils.read_json_lines(str(straight / "metrics.jsonl"))) == \
+      strip(io_utils.read_json_lines(str(workdir / "metrics.jsonl")))
+
+
+def test_sigterm_saves_the_current_step_and_exits_cleanly(tmp_path):
+  workdir = tmp_path / "w"
+  proc, log = start("classifier", workdir, tmp_path / "log")
+  assert wait_for_step(proc, tmp_path / "log", 4)
+  proc.send_signal(signal.SIGTERM)
+  assert proc.wait(timeout=120) == 0
+  log.close()
+  text = open(tmp_path / "log").read()
+  stopped_at = int(re.search(r"signal 15: saving step (\d+) and exiting", text).group(1))
+  step, _ = helpers.final_state(workdir)
+  assert step == stopped_at and 4 <= stopped_at < 30
+
+
+def tiny(tmp_path, name="w", **overrides):
+  fields = dict(num_devices=1, num_train_steps=8, checkpoint_every_steps=2, keep_checkpoints=5) | overrides
+  return helpers.tiny_classifier_config(**fields), str(tmp_path / name)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "half_deleted", "unfinished_tmp"])
+def test_a_broken_newest_checkpoint_falls_back_to_the_newest_good_one(tmp_path, damage, caplog):
+  config, reference = tiny(tmp_path, "reference")
+  expected = loop.train_and_evaluate(config, reference)
+  config, workdir = tiny(tmp_path, num_train_steps=6)
+  loop.train_and_evaluate(config, workdir)
+  newest = os.path.join(workdir, "checkpoints", "6")
+  if damage == "truncated":
+    files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(newest, "state")) for f in fs]
+    for path in files:  # cut every data file in half
+      with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+  elif damage == "half_deleted":
+    shutil.rmtree(os.path.join(newest, "state"))
+  else:  # a save killed before Orbax's final rename
+    os.rename(newest, newest + ".orbax-checkpoint-tmp-1234")
+  config, _ = tiny(tmp_path)
+  final = loop.train_and_evaluate(config, workdir)  # resumes from step 4 and trains to 8
+  helpers.assert_bit_identical(expected.params, final.params)
+  if damage != "unfinished_tmp":
+    assert "checkpoint 6 is broken" in caplog.text
+    assert os.listdir(os.path.join(workdir, "checkpoints_broken"))
+
+
+def test_a_checkpoint_of_another_config_is_refused_by_shape(tmp_path):
+  config, workdir = tiny(tmp_path)
+  loop.train_and_evaluate(config, workdir)
+  os.remove(os.path.join(workdir, "config.json"))  # nothing left to compare but the arrays
+  config, _ = tiny(tmp_path, **{"model.hidden": 48})
+  with pytest.raises(UserError, match="written by a different config"):
+    loop.train_and_evaluate(config, workdir)
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["2", "4", "6", "8"]  # untouched
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
+  path = str(tmp_path / "metrics.jsonl")
+  io_utils.atomic_write_json_lines(path, [{"step": 1}])
+
+  def interrupted(fd):
+    raise KeyboardInterrupt  # a signal arriving mid-write
+
+  monkeypatch.setattr(os, "fsync", interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    io_utils.atomic_write_json_lines(path, [{"step": 1}, {"step": 2}])
+  assert io_utils.read_json_lines(path) == [{"step": 1}]
+  assert os.listdir(tmp_path) == ["metrics.jsonl"]  # no temporary file left behind
