@@ -38,7 +38,9 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, state, data_state: dict, force: bool = False) -> bool:
-    """Saves if `step` is on the interval (or `force`); returns whether it saved."""
+    """Saves if `step` is on the interval (or `force`) and not saved yet; returns whether it saved."""
+    if step in self._manager.all_steps():
+      return False  # e.g. a signal arrives right after the periodic save of the same step
     args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state))
     saved = self._manager.save(step, args=args, force=force)
     self._manager.wait_until_finished()
