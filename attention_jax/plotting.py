@@ -109,3 +109,48 @@ def glimpse_strips(images, locations, glimpses, glimpse_size: int, num_scales: i
     ax.set_yticks([])
   fig.tight_layout()
   return save_figure(fig, path)
+
+
+def use_cjk_font() -> None:
+  """Lets labels mix Latin and CJK text: DejaVu Sans first, Noto Sans CJK SC (from the `mplfonts` wheel) after."""
+  from matplotlib import font_manager  # pylint: disable=g-import-not-at-top
+  try:
+    import importlib.resources  # pylint: disable=g-import-not-at-top
+    path = importlib.resources.files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
+  except ModuleNotFoundError:
+    return
+  if os.path.isfile(str(path)) and "Noto Sans CJK SC" not in {f.name for f in font_manager.fontManager.ttflist}:
+    font_manager.fontManager.addfont(str(path))
+  matplotlib.rcParams["font.family"] = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def alignment_heatmap(weights, source_tokens, target_tokens, path: str, title: str = "") -> str:
+  """Attention weights as a grey-scale matrix: source tokens across, target tokens down (Bahdanau et al.,
+  Figure 3). weights [len(target_tokens), len(source_tokens)]."""
+  use_cjk_font()
+  rows, cols = len(target_tokens), len(source_tokens)
+  fig, ax = plt.subplots(figsize=(max(3.0, 0.32 * cols + 1.5), max(2.5, 0.32 * rows + 1.2)))
+  ax.imshow(weights, cmap="gray", vmin=0.0, vmax=1.0, aspect="auto")
+  ax.set_xticks(range(cols))
+  ax.set_xticklabels([t if t.strip() else repr(t) for t in source_tokens], rotation=90)
+  ax.set_yticks(range(rows))
+  ax.set_yticklabels([t if t.strip() else repr(t) for t in target_tokens])
+  ax.xaxis.tick_top()
+  if title:
+    ax.set_title(title)
+  return save_figure(fig, path)
+
+
+def bleu_by_length(results: dict, path: str) -> str | None:
+  """BLEU against source length, one line per model (Bahdanau et al., Figure 2). results: {name: rows of
+  {'min_len', 'max_len', 'bleu', 'sentences'}}."""
+  if not any(results.values()):
+    return None
+  fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  for name, rows in sorted(results.items()):
+    ax.plot([(r["min_len"] + r["max_len"]) / 2 for r in rows], [r["bleu"] for r in rows], marker="o", label=name)
+  ax.set_xlabel("source sentence length (tokens)")
+  ax.set_ylabel("BLEU")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return save_figure(fig, path)

@@ -95,3 +95,55 @@ def eval_batches(arrays: dict, batch_size: int, transform: Transform | None = No
     batch["mask"] = (indices < n).astype(np.float32)
     batch["index"] = indices.astype(np.int32)
     yield batch
+
+
+class _BucketedEpochBatches:
+  """Batch `step` -> (indices, bucket) with every batch drawn from one length bucket.
+
+  Each epoch shuffles every bucket's examples (seeded by (seed, epoch)), cuts each into whole batches, and
+  shuffles the order of all batches. Bucket sizes are fixed, so the number of batches per epoch is too.
+  """
+
+  def __init__(self, bucket_of_example: np.ndarray, batch_size: int, seed: int):
+    self.batch_size, self.seed = batch_size, seed
+    self.members = [np.flatnonzero(bucket_of_example == b) for b in range(int(bucket_of_example.max()) + 1)]
+    self.steps_per_epoch = sum(len(m) // batch_size for m in self.members)
+    self._cache = {}
+
+  def epoch_batches(self, epoch: int):
+    if epoch not in self._cache:
+      if len(self._cache) > 2:
+        self._cache.pop(min(self._cache))
+      rng = np.random.default_rng([self.seed, epoch])
+      batches = []
+      for bucket, members in enumerate(self.members):
+        order = rng.permutation(members)
+        for i in range(len(members) // self.batch_size):
+          batches.append((order[i * self.batch_size:(i + 1) * self.batch_size], bucket))
+      self._cache[epoch] = [batches[i] for i in rng.permutation(len(batches))]
+    return self._cache[epoch]
+
+  def __call__(self, step: int):
+    epoch, i = divmod(int(step), self.steps_per_epoch)
+    return self.epoch_batches(epoch)[i]
+
+
+def bucketed_train_dataset(arrays: dict, bucket_of_example: np.ndarray, bucket_lengths, batch_size: int,
+                           seed: int, time_axis_keys) -> grain.MapDataset:
+  """Like `train_dataset`, but each batch holds examples of one bucket, its `time_axis_keys` arrays cut to that
+  bucket's padded length (so the step compiles once per bucket, never per batch)."""
+  num_examples(arrays)
+  sizes = [int(np.sum(bucket_of_example == b)) for b in range(len(bucket_lengths))]
+  if sum(s // batch_size for s in sizes) == 0:
+    raise UserError(f"config field batch_size={batch_size} is larger than every length bucket "
+                    f"(bucket sizes {sizes}); lower it or use fewer data.buckets")
+  gather = _gather(arrays)
+
+  def cut(item):
+    indices, bucket = item
+    batch = gather(indices)
+    length = bucket_lengths[bucket]
+    return {k: (v[:, :length] if k in time_axis_keys else v) for k, v in batch.items()}
+
+  return (grain.MapDataset.range(2**62).seed(seed)
+          .map(_BucketedEpochBatches(bucket_of_example, batch_size, seed)).map(cut))

@@ -30,3 +30,7 @@ class Task:
   model: Any = None
   # Optional: writes pictures for `experiments.evaluate` (params, workdir) -> list of written paths.
   make_pictures: Callable[[Any, str], list] | None = None
+  # Optional: metrics that need host work (decoding to text, BLEU) for `experiments.evaluate`:
+  # (params, split, workdir) -> dict merged into eval.json.
+  decode_report: Callable[[Any, str, str], dict] | None = None
+  extras: dict = dataclasses.field(default_factory=dict)  # task-specific handles (vocabularies, decoders) for tools

@@ -66,9 +66,8 @@ def evaluate_split(task, par, eval_step, params_on_device, split: str) -> dict:
   for batch in task.eval_batches(split):
     sums = eval_step(params_on_device, par.put_batch(batch))
     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
-  totals = par.get_replicated(totals)
-  count = float(totals.pop("count"))
-  return {k: float(v) / count for k, v in totals.items()} | {"num_examples": count}
+  totals = {k: float(v) for k, v in par.get_replicated(totals).items()}
+  return metrics.averages(totals)
 
 
 def validate(config) -> None:
@@ -273,6 +272,8 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
   ckpt.close()
   result = {"step": int(step), "split": split}
   result |= trainer.evaluate(trainer.par.put_replicated(host_state.params), split)
+  if trainer.task.decode_report is not None:
+    result |= trainer.task.decode_report(host_state.params, split, workdir)
   io_utils.atomic_write_json(os.path.join(workdir, "eval.json"), result)
   from attention_jax import plotting  # pylint: disable=g-import-not-at-top
   plots = [plotting.training_curves(io_utils.read_json_lines(os.path.join(workdir, "metrics.jsonl")),

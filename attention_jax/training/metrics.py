@@ -22,11 +22,22 @@ def summarize(step_outputs: list) -> dict:
   (learning rate, gradient norm) averaged over steps.
   """
   sums = {k: sum(float(o["sums"][k]) for o in step_outputs) for k in step_outputs[0]["sums"]}
-  count = sums.pop("count")
-  row = {k: v / count for k, v in sums.items()}
+  row = averages(sums)
+  row.pop("num_examples")
   for k in step_outputs[0].get("scalars", {}):
     row[k] = float(np.mean([float(o["scalars"][k]) for o in step_outputs]))
   return row
+
+
+def averages(sums: dict) -> dict:
+  """Metric sums -> averages: `x` is divided by `x_count` when the sums hold one (e.g. per-sentence metrics
+  beside per-token ones), else by `count`. The result has `num_examples` = count."""
+  out = {}
+  for k, v in sums.items():
+    if k != "count" and not k.endswith("_count"):
+      denominator = sums.get(k + "_count", sums["count"])
+      out[k] = v / denominator if denominator else float("nan")
+  return out | {"num_examples": sums["count"]}
 
 
 def first_non_finite(step_outputs: list, first_step: int):

@@ -1,0 +1,238 @@
+"""Parallel text as TFDS builders, read back through `tfds.data_source` (no TensorFlow needed).
+
+Three sources (`config.data.name`):
+  * ``dates``: the embedded default. Dates rendered with Babel's CLDR formats in many locales ("Tuesday, March 3,
+    2015", "3 mars 2015", "2015年3月3日", "03.03.15", ...) to be translated into ISO 8601 ("2015-03-03"),
+    deterministic by seed. Each example records, for every target character, the source span it comes from
+    (gold_start/gold_end; -1 for the hyphens), so attention can be scored against the truth.
+  * ``tsv``: any Tatoeba/Anki-style file of ``source<TAB>target[<TAB>attribution]`` lines (``data.path``), split
+    deterministically into train/valid/test. Bad lines (no tab, an empty side, invalid UTF-8) are skipped and
+    counted, with their line numbers, in a warning; a file with no valid line is refused.
+  * ``wmt14``: TFDS's ``wmt14_translate/fr-en`` (the paper's corpus; preparing it needs the ``tf`` extra), read
+    English to French.
+`load_parallel(data_config, split)` returns {'source': [str], 'target': [str]} (+ gold spans for dates).
+"""
+
+import datetime
+import hashlib
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+
+from attention_jax.data.mnist import default_tfds_dir
+from attention_jax.errors import UserError, check_choice
+
+NAMES = ("dates", "tsv", "wmt14")
+SPLITS = ("train", "valid", "test")
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates
+
+DATE_LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "nl_NL", "ru_RU", "pl_PL", "sv_SE",
+                "tr_TR", "fi_FI", "cs_CZ", "hu_HU", "zh_CN", "ja_JP", "ko_KR")
+DATE_WIDTHS = ("full", "long", "medium", "short")
+# es_ES short (d/M/yy) renders 6/3/63 exactly as en_US short (M/d/yy) renders another date: left out, so every
+# source has one translation.
+_EXCLUDED_FORMATS = {("es_ES", "short")}
+_FIRST_DAY, _LAST_DAY = datetime.date(1950, 1, 1), datetime.date(2049, 12, 31)  # two-digit years are unambiguous
+_FIELD_OF_PATTERN_CHAR = {"y": "year", "Y": "year", "M": "month", "L": "month", "d": "day"}
+# Target "YYYY-MM-DD": the field each character comes from.
+_TARGET_FIELDS = ["year"] * 4 + [None] + ["month"] * 2 + [None] + ["day"] * 2
+
+
+def date_formats():
+  return [(loc, w) for loc in DATE_LOCALES for w in DATE_WIDTHS if (loc, w) not in _EXCLUDED_FORMATS]
+
+
+def render_date(date: datetime.date, locale: str, width: str):
+  """Renders `date` with the locale's CLDR pattern; returns (text, {field: (start, end)}) with character spans."""
+  import babel.dates  # pylint: disable=g-import-not-at-top
+  pattern = babel.dates.get_date_format(width, locale=locale).pattern
+  fmt = babel.dates.DateTimeFormat(date, babel.Locale.parse(locale))
+  text, spans = "", {}
+  for kind, value in babel.dates.tokenize_pattern(pattern):
+    if kind == "chars":
+      piece = value
+    else:
+      char, count = value
+      piece = fmt[char * count]
+      if char in _FIELD_OF_PATTERN_CHAR:
+        spans[_FIELD_OF_PATTERN_CHAR[char]] = (len(text), len(text) + len(piece))
+    text += piece
+  return text, spans
+
+
+def date_example(rng: np.random.Generator):
+  """One random (source, target, gold_start, gold_end, format) of the dates task."""
+  formats = date_formats()
+  day = datetime.date.fromordinal(int(rng.integers(_FIRST_DAY.toordinal(), _LAST_DAY.toordinal() + 1)))
+  locale, width = formats[int(rng.integers(len(formats)))]
+  source, spans = render_date(day, locale, width)
+  target = day.isoformat()
+  gold = np.array([spans[f] if f is not None else (-1, -1) for f in _TARGET_FIELDS], np.int32)
+  return source, target, gold[:, 0], gold[:, 1], f"{locale}/{width}"
+
+
+class Dates(tfds.core.GeneratorBasedBuilder):
+  """Generated dates with gold alignments: `sizes` train/valid/test examples drawn from `seed`."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
+  def __init__(self, *, seed: int = 0, sizes=(20000, 1000, 1000), **kwargs):
+    self._seed, self._sizes = int(seed), tuple(int(s) for s in sizes)
+    if len(self._sizes) != 3 or min(self._sizes) < 1:
+      raise UserError(f"config field data.sizes={sizes!r} must be three positive counts: train, valid, test")
+    name = f"seed{self._seed}_" + "_".join(map(str, self._sizes))
+    super().__init__(config=tfds.core.BuilderConfig(name=name), **kwargs)
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(dict(
+        source=tfds.features.Text(), target=tfds.features.Text(), format=tfds.features.Text(),
+        gold_start=tfds.features.Tensor(shape=(10,), dtype=np.int32),
+        gold_end=tfds.features.Tensor(shape=(10,), dtype=np.int32),
+        id=tfds.features.Scalar(dtype=np.int64))))
+
+  def _split_generators(self, dl_manager):
+    del dl_manager
+    return {split: self._generate_examples(split, n) for split, n in zip(SPLITS, self._sizes)}
+
+  def _generate_examples(self, split, n):
+    rng = np.random.default_rng([self._seed, SPLITS.index(split)])
+    for i in range(n):
+      source, target, start, end, fmt = date_example(rng)
+      yield i, dict(source=source, target=target, format=fmt, gold_start=start, gold_end=end, id=i)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tab-separated parallel text
+
+
+def read_tsv(path: str):
+  """Valid (source, target) pairs of a TSV file and the skipped lines: ([(src, tgt)], {reason: [line numbers]})."""
+  if not os.path.isfile(path):
+    raise UserError(f"config field data.path={path!r} is not a file; expected a TSV of source<TAB>target lines")
+  pairs, bad = [], {"invalid UTF-8": [], "no tab": [], "empty side": []}
+  with open(path, "rb") as f:
+    for number, raw in enumerate(f, start=1):
+      try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+      except UnicodeDecodeError:
+        bad["invalid UTF-8"].append(number)
+        continue
+      if not line.strip():
+        continue
+      fields = line.split("\t")
+      if len(fields) < 2:
+        bad["no tab"].append(number)
+        continue
+      source, target = fields[0].strip(), fields[1].strip()
+      if not source or not target:
+        bad["empty side"].append(number)
+        continue
+      pairs.append((source, target))
+  bad = {k: v for k, v in bad.items() if v}
+  if bad:
+    shown = "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))}{', ...' if len(v) > 10 else ''})"
+                      for k, v in bad.items())
+    logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())), shown)
+  if not pairs:
+    raise UserError(f"config field data.path={path!r} holds no valid line; expected UTF-8 lines "
+                    f"source<TAB>target[<TAB>attribution] with both sides non-empty")
+  return pairs, bad
+
+
+def split_indices(n: int, valid_size: int, test_size: int, seed: int) -> dict:
+  """A deterministic split of n examples: a seeded permutation, test first, then valid, the rest train."""
+  if valid_size < 1 or test_size < 1 or valid_size + test_size >= n:
+    raise UserError(f"config fields data.valid_size={valid_size} and data.test_size={test_size} must be positive "
+                    f"and leave training examples out of {n} valid pairs")
+  order = np.random.default_rng(seed).permutation(n)
+  return {"test": np.sort(order[:test_size]), "valid": np.sort(order[test_size:test_size + valid_size]),
+          "train": np.sort(order[test_size + valid_size:])}
+
+
+class ParallelTsv(tfds.core.GeneratorBasedBuilder):
+  """A TSV file of sentence pairs, split into train/valid/test; one prepared copy per (file bytes, split)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
+  def __init__(self, *, path: str, valid_size: int = 500, test_size: int = 1000, seed: int = 0, **kwargs):
+    if not os.path.isfile(path):
+      raise UserError(f"config field data.path={path!r} is not a file; expected a TSV of source<TAB>target lines")
+    self._path, self._split = path, (int(valid_size), int(test_size), int(seed))
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+      h.update(f.read())
+    h.update(repr(self._split).encode())
+    super().__init__(config=tfds.core.BuilderConfig(name=h.hexdigest()[:12]), **kwargs)
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(dict(
+        source=tfds.features.Text(), target=tfds.features.Text(), id=tfds.features.Scalar(dtype=np.int64))))
+
+  def _split_generators(self, dl_manager):
+    del dl_manager
+    pairs, _ = read_tsv(self._path)
+    parts = split_indices(len(pairs), *self._split)
+    return {split: self._generate_examples([pairs[i] for i in parts[split]]) for split in SPLITS}
+
+  def _generate_examples(self, pairs):
+    for i, (source, target) in enumerate(pairs):
+      yield i, dict(source=source, target=target, id=i)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _texts(x) -> str:
+  return x.decode("utf-8") if isinstance(x, bytes) else str(x)
+
+
+def read_records(source, fields) -> dict:
+  """Every record of a TFDS data source as lists, in `id` order when records have one."""
+  try:
+    records = source.__getitems__(list(range(len(source))))
+  except TypeError:  # tfds.testing.mock_data's sources read one record at a time
+    records = [source[i] for i in range(len(source))]
+  if records and "id" in records[0]:
+    records = [records[i] for i in np.argsort([r["id"] for r in records], kind="stable")]
+  return {name: [r[key] for r in records] for name, key in fields.items()}
+
+
+def builder_for(data_config):
+  check_choice("data.name", data_config.name, NAMES)
+  data_dir = data_config.get("tfds_data_dir") or default_tfds_dir()
+  if data_config.name == "dates":
+    return Dates(seed=data_config.get("seed", 0), sizes=tuple(data_config.sizes), data_dir=data_dir)
+  if data_config.name == "tsv":
+    if not data_config.get("path"):
+      raise UserError("config field data.path is empty; expected a TSV file such as "
+                      "../shared/data/tatoeba/cmn-eng.tsv")
+    return ParallelTsv(path=data_config.path, valid_size=data_config.valid_size, test_size=data_config.test_size,
+                       seed=data_config.get("seed", 0), data_dir=data_dir)
+  return tfds.builder("wmt14_translate/fr-en", data_dir=data_dir)
+
+
+def load_parallel(data_config, split: str) -> dict:
+  """{'source': [str], 'target': [str]} (dates add 'gold_start'/'gold_end' int32 [n, 10]) for one split."""
+  check_choice("split", split, SPLITS)
+  builder = builder_for(data_config)
+  builder.download_and_prepare(file_format="array_record")
+  if data_config.name == "wmt14":
+    wmt_split = {"valid": "validation"}.get(split, split)
+    out = read_records(builder.as_data_source(split=wmt_split), {"source": "en", "target": "fr"})
+  elif data_config.name == "dates":
+    out = read_records(builder.as_data_source(split=split), {
+        "source": "source", "target": "target", "gold_start": "gold_start", "gold_end": "gold_end"})
+    out["gold_start"] = np.stack(out["gold_start"]).astype(np.int32)
+    out["gold_end"] = np.stack(out["gold_end"]).astype(np.int32)
+  else:
+    out = read_records(builder.as_data_source(split=split), {"source": "source", "target": "target"})
+  out["source"] = [_texts(t) for t in out["source"]]
+  out["target"] = [_texts(t) for t in out["target"]]
+  if data_config.get("reverse_direction", False):
+    out["source"], out["target"] = out["target"], out["source"]
+  return out

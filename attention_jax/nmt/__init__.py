@@ -1,0 +1,1 @@
+"""Neural machine translation: vocabularies, decoding and metrics for RNNsearch/RNNencdec."""
