@@ -16,6 +16,10 @@ from experiments import cli
 _ONLY = flags.DEFINE_list("only", [], "Benchmarks to run (default: all).")
 _WINDOWS = flags.DEFINE_integer("windows", 5, "Timed windows per benchmark (the median is reported).")
 _STEPS = flags.DEFINE_integer("steps_per_window", 20, "Steps per timed window.")
+_TATOEBA_FRA = flags.DEFINE_string("tatoeba_fra", "../shared/data/tatoeba/eng-fra-5k.tsv",
+                                   "English-French TSV for nmt_small_train.")
+_TATOEBA_CMN = flags.DEFINE_string("tatoeba_cmn", "../shared/data/tatoeba/cmn-eng.tsv",
+                                   "English-Chinese TSV for nmt_beam_decode and nmt_paper_train.")
 
 
 def mnist_fc_train():
@@ -63,8 +67,80 @@ def ram_eval():
   return {"examples_per_s": sorted(rates)[1], "eval_samples": config.model.eval_samples} | _common(timing, config)
 
 
+def _small_translation_config():
+  """RNNsearch, GRU hidden 128, embedding 128, batch 32, sentences up to 10 tokens, Tatoeba English-French with
+  SentencePiece vocabularies of 2,300 source and 1,200 target pieces (the size of the word vocabularies of the
+  well-known PyTorch tutorial model)."""
+  from experiments.configs import nmt_tatoeba  # pylint: disable=g-import-not-at-top
+  config = nmt_tatoeba.get_config("rnnsearch")
+  config.model.update(embed=128, hidden=128, maxout=128, alignment=128)
+  config.data.path = _TATOEBA_FRA.value
+  config.data.update(valid_size=200, test_size=200, src_vocab_size=2300, tgt_vocab_size=1200,
+                     tgt_character_coverage=1.0, max_len=10, buckets=())
+  config.batch_size = 32
+  return config
+
+
+def nmt_small_train():
+  """Training pairs/s of the small RNNsearch above (the issue's target: 3,000 pairs/s on 2 CPU cores)."""
+  config = _small_translation_config()
+  timing = _time(config)
+  return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
+
+
+def nmt_beam_decode():
+  """Beam search (beam 10, max 30 tokens) sentences/s over 1,000 Tatoeba cmn-eng test sentences, batch 200,
+  with the nmt_tatoeba RNNsearch at its initial parameters (so hypotheses tend to run to the maximum length)."""
+  import time  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  from experiments.configs import nmt_tatoeba  # pylint: disable=g-import-not-at-top
+  from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  config = nmt_tatoeba.get_config("rnnsearch")
+  config.data.path = _TATOEBA_CMN.value
+  config.decode.update(method="beam", beam_size=10)
+  trainer = loop.build_trainer(config)
+  params = trainer.initial_state().params
+  arrays, translate = trainer.task.extras["arrays"]("test"), trainer.task.extras["translate"]
+  batches = [(arrays["src"][i:i + 200], arrays["src_len"][i:i + 200]) for i in range(0, len(arrays["src"]) - 199,
+                                                                                     200)]
+  start = time.perf_counter()
+  jax.block_until_ready(translate(params, *batches[0]))
+  compile_s = time.perf_counter() - start
+  rates = []
+  for _ in range(3):
+    start = time.perf_counter()
+    for batch in batches:
+      out = translate(params, *batch)
+    jax.block_until_ready(out)
+    rates.append(200 * len(batches) / (time.perf_counter() - start))
+  timing = {"compile_s": round(compile_s, 3), "steps_per_s": 0.0, "devices": 1}
+  return {"examples_per_s": sorted(rates)[1], "unit": "sentences"} | _common(timing, config)
+
+
+def nmt_paper_train():
+  """RNNsearch at the paper's sizes (embedding 620, hidden 1000, maxout 500, alignment 1000), batch 80, Tatoeba
+  cmn-eng up to 30 tokens (vocabularies as large as SentencePiece finds in it); target tokens/s."""
+  from experiments.configs import nmt_tatoeba  # pylint: disable=g-import-not-at-top
+  config = nmt_tatoeba.get_config("rnnsearch")
+  config.model.update(embed=620, hidden=1000, maxout=500, alignment=1000)
+  config.data.path = _TATOEBA_CMN.value
+  config.data.update(src_vocab_size=8000, tgt_vocab_size=8000, buckets=())
+  config.batch_size = 80
+  config.optimizer.update(name="adadelta", learning_rate=1.0, schedule="constant", warmup_steps=0, eps=1e-6,
+                          rho=0.95, clip_norm=1.0)
+  from benchmarks import harness  # pylint: disable=g-import-not-at-top
+  timing = harness.time_training(config, windows=3, steps_per_window=3)
+  arrays = timing["trainer"].task.extras["arrays"]("train")
+  tokens_per_pair = float(arrays["tgt_len"].mean())
+  return {"examples_per_s": timing["steps_per_s"] * config.batch_size,
+          "target_tokens_per_s": round(timing["steps_per_s"] * config.batch_size * tokens_per_pair, 1),
+          "vocab": [len(timing["trainer"].task.extras["src_vocab"]), len(timing["trainer"].task.extras["tgt_vocab"])]
+          } | _common(timing, config)
+
+
 BENCHMARKS = {"mnist_fc_train": mnist_fc_train, "ram_mnist_train": ram_mnist_train,
-              "ram_cluttered_train": ram_cluttered_train, "ram_eval": ram_eval}
+              "ram_cluttered_train": ram_cluttered_train, "ram_eval": ram_eval, "nmt_small_train": nmt_small_train,
+              "nmt_beam_decode": nmt_beam_decode, "nmt_paper_train": nmt_paper_train}
 
 
 def _time(config):

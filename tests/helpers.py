@@ -36,7 +36,7 @@ def tiny_classifier_config(**overrides):
 def run_binary(module: str, *args: str, env_extra=None, timeout=300):
   """Runs `python -m module args` from the repo root; returns the CompletedProcess."""
   env = dict(os.environ)
-  env.pop("XLA_FLAGS", None)
+  env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"  # as in conftest (no simulated devices)
   env.update(env_extra or {})
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
                         text=True, timeout=timeout, check=False)
@@ -63,3 +63,27 @@ def final_state(workdir):
 def assert_bit_identical(a, b):
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def tiny_translation_config(model: str = "rnnsearch", **overrides):
+  """RNNsearch/RNNencdec on a small generated dates set, small enough to train in seconds."""
+  from experiments.configs import nmt_dates  # pylint: disable=g-import-not-at-top
+  c = nmt_dates.get_config(model)
+  c.model.update(embed=16, hidden=24, maxout=12, alignment=16)
+  c.data.sizes = (400, 40, 40)
+  c.optimizer.warmup_steps = 0
+  c.data.tfds_data_dir = os.environ["ATTENTION_JAX_TFDS_DIR"]
+  c.batch_size = 16
+  c.eval_batch_size = 40
+  c.num_train_steps = 6
+  c.log_every_steps = 2
+  c.eval_every_steps = 6
+  c.checkpoint_every_steps = 3
+  c.num_heatmaps = 2
+  for key, value in overrides.items():
+    target = c
+    *path, leaf = key.split(".")
+    for p in path:
+      target = target[p]
+    target[leaf] = value
+  return c

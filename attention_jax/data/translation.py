@@ -213,6 +213,7 @@ def builder_for(data_config):
                       "../shared/data/tatoeba/cmn-eng.tsv")
     return ParallelTsv(path=data_config.path, valid_size=data_config.valid_size, test_size=data_config.test_size,
                        seed=data_config.get("seed", 0), data_dir=data_dir)
+  from tensorflow_datasets.translate import wmt14  # pylint: disable=g-import-not-at-top,unused-import  (registers it)
   return tfds.builder("wmt14_translate/fr-en", data_dir=data_dir)
 
 

@@ -85,7 +85,7 @@ class SentencePieceVocab:
 
 
 def train_sentencepiece(texts, model_path: str, vocab_size: int, character_coverage: float = 1.0,
-                        model_type: str = "unigram") -> SentencePieceVocab:
+                        model_type: str = "unigram", fields: str = "") -> SentencePieceVocab:
   """Trains (once) and returns a SentencePiece model of `texts`; written atomically beside the prepared data."""
   if os.path.exists(model_path):
     return SentencePieceVocab(model_path)
@@ -97,9 +97,12 @@ def train_sentencepiece(texts, model_path: str, vocab_size: int, character_cover
         sentence_iterator=iter(texts), model_prefix=prefix, vocab_size=vocab_size, model_type=model_type,
         character_coverage=character_coverage, pad_id=PAD, bos_id=BOS, eos_id=EOS, unk_id=UNK,
         hard_vocab_limit=False, num_threads=2, minloglevel=2, input_sentence_size=2_000_000,
+        normalization_rule_name="identity",  # decode(encode(t)) == t, so BLEU sees the references' own characters
         shuffle_input_sentence=True)
   except RuntimeError as e:
-    raise UserError(f"could not train a SentencePiece model of {vocab_size} pieces for {model_path}: {e}") from e
+    hint = f" (config fields {fields})" if fields else ""
+    raise UserError(f"could not train a SentencePiece model of {vocab_size} pieces{hint} for {model_path}: "
+                    f"{e}") from e
   os.replace(prefix + ".model", model_path)
   os.remove(prefix + ".vocab")
   return SentencePieceVocab(model_path)

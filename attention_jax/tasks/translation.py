@@ -39,8 +39,10 @@ def build_vocabularies(data_config, train: dict):
     check_positive(f"data.{side[:3]}_vocab_size", size)
     coverage = data_config.get(f"{side[:3]}_character_coverage", 1.0)
     reverse = "_reversed" if data_config.get("reverse_direction", False) else ""
-    path = os.path.join(folder, f"{side}{reverse}_{size}_{coverage}.model")
-    out.append(vocab_lib.train_sentencepiece(train[side], path, size, coverage))
+    path = os.path.join(folder, f"{side}{reverse}_{size}_{coverage}_identity.model")
+    out.append(vocab_lib.train_sentencepiece(
+        train[side], path, size, coverage,
+        fields=f"data.{side[:3]}_vocab_size, data.{side[:3]}_character_coverage"))
   return tuple(out)
 
 
@@ -211,6 +213,9 @@ def build(config) -> Task:
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize)
     edges = list(range(0, max_len + data_config.length_bin, data_config.length_bin))
     by_length = bleu_by_length(data["src_len"], hypotheses, references, edges, tokenize)
+    for row in by_length:  # exact match in the same bins (the dates task's sentence-level score)
+      members = [i for i, n in enumerate(data["src_len"]) if row["min_len"] <= n <= row["max_len"]]
+      row["exact_match"] = float(np.mean([hypotheses[i] == references[i] for i in members]))
     io_utils.atomic_write_text(os.path.join(workdir, f"translations_{split}.tsv"), "".join(
         f"{s}\t{r}\t{h}\n".replace("\t\n", "\n") for s, r, h in zip(sources, references, hypotheses)))
     report = {"bleu": bleu.score, "decoded_exact_match": float(np.mean([h == r for h, r in

@@ -32,7 +32,7 @@ def get_config(arg: str = "rnnsearch"):
   c.decode = dict(method="beam", beam_size=10, length_penalty=0.6)
   c.batch_size = 64
   c.eval_batch_size = 200
-  c.num_train_steps = 6000
+  c.num_train_steps = 4000
   c.log_every_steps = 200
   c.eval_every_steps = 2000
   c.checkpoint_every_steps = 1000
