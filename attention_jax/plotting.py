@@ -154,3 +154,78 @@ def bleu_by_length(results: dict, path: str) -> str | None:
   ax.grid(alpha=0.3)
   ax.legend()
   return save_figure(fig, path)
+
+
+def _catch_frame(ax, frame, location, glimpse_size: int, num_scales: int, title: str):
+  from matplotlib import patches  # pylint: disable=g-import-not-at-top
+  from attention_jax.models import glimpse  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  size = frame.shape[0]
+  ax.imshow(frame, cmap="gray", vmin=0, vmax=1)
+  for s in range(num_scales):
+    width = glimpse_size * 2 ** s
+    top, left = np.asarray(glimpse.patch_starts(np.asarray(location), (size, size), width))
+    ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, width, fill=False, lw=1.2,
+                                   edgecolor=("red", "orange", "yellow", "lime")[s % 4]))
+  ax.set_xlim(-0.5, size - 0.5)
+  ax.set_ylim(size - 0.5, -0.5)
+  ax.set_xticks([])
+  ax.set_yticks([])
+  ax.set_title(title, fontsize=7)
+
+
+def catch_game(frames, locations, actions, caught: bool, glimpse_size: int, num_scales: int, path: str) -> str:
+  """One Catch game with the glimpse boxes (all scales) on every frame: a PNG strip, or an animated GIF when
+  `path` ends in .gif. frames [T, 24, 24]; locations [T, 2]; actions [T] (0 left, 1 stay, 2 right)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  frames, locations, actions = np.asarray(frames), np.asarray(locations), np.asarray(actions)
+  names = ("left", "stay", "right")
+  steps = len(frames)
+  end = "caught" if caught else "missed"
+  if path.endswith(".gif"):
+    from matplotlib import animation  # pylint: disable=g-import-not-at-top
+    fig, ax = plt.subplots(figsize=(3, 3))
+
+    def draw(t):
+      ax.clear()
+      _catch_frame(ax, frames[t], locations[t], glimpse_size, num_scales,
+                   f"frame {t + 1}/{steps}: {names[int(actions[t])]}" + (f" ({end})" if t == steps - 1 else ""))
+
+    movie = animation.FuncAnimation(fig, draw, frames=steps)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gif")
+    os.close(fd)
+    try:
+      movie.save(tmp, writer=animation.PillowWriter(fps=4))
+      os.replace(tmp, path)
+    finally:
+      plt.close(fig)
+      if os.path.exists(tmp):
+        os.unlink(tmp)
+    return path
+  cols = 8
+  rows = (steps + cols - 1) // cols
+  fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.6 * rows), squeeze=False)
+  for t, ax in enumerate(axes.flat):
+    if t < steps:
+      _catch_frame(ax, frames[t], locations[t], glimpse_size, num_scales, f"{t + 1}: {names[int(actions[t])]}")
+    else:
+      ax.axis("off")
+  fig.suptitle(f"one game: {end}", fontsize=9)
+  return save_figure(fig, path)
+
+
+def catch_curve(points: dict, path: str) -> str | None:
+  """Catch rate against frames seen; points: {split: [(frames, rate)]}."""
+  if not any(points.values()):
+    return None
+  fig, ax = plt.subplots(figsize=(5.5, 3.5))
+  for split, pts in sorted(points.items()):
+    if pts:
+      ax.plot(*zip(*pts), label=split, marker="." if len(pts) < 30 else None)
+  ax.set_xlabel("frames seen")
+  ax.set_ylabel("catch rate")
+  ax.set_ylim(0, 1)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return save_figure(fig, path)

@@ -138,9 +138,20 @@ def nmt_paper_train():
           } | _common(timing, config)
 
 
+def ram_catch_train():
+  """RAM playing Catch (6x6 retina, 3 scales, 256 LSTM units), 64 games of 23 frames per update: frames/s."""
+  from experiments.configs import ram_catch  # pylint: disable=g-import-not-at-top
+  config = ram_catch.get_config()
+  timing = _time(config)
+  frames = timing["steps_per_s"] * config.batch_size * 23
+  return {"examples_per_s": frames, "unit": "frames",
+          "hours_for_20m_frames": round(20e6 / frames / 3600, 2)} | _common(timing, config)
+
+
 BENCHMARKS = {"mnist_fc_train": mnist_fc_train, "ram_mnist_train": ram_mnist_train,
               "ram_cluttered_train": ram_cluttered_train, "ram_eval": ram_eval, "nmt_small_train": nmt_small_train,
-              "nmt_beam_decode": nmt_beam_decode, "nmt_paper_train": nmt_paper_train}
+              "nmt_beam_decode": nmt_beam_decode, "nmt_paper_train": nmt_paper_train,
+              "ram_catch_train": ram_catch_train}
 
 
 def _time(config):

@@ -87,3 +87,15 @@ def tiny_translation_config(model: str = "rnnsearch", **overrides):
       target = target[p]
     target[leaf] = value
   return c
+
+
+def train_steps(config, steps: int):
+  """`steps` compiled train steps of the shared loop's trainer (no evaluation), on the config's devices."""
+  from attention_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  trainer = loop.build_trainer(config)
+  state = trainer.par.put_replicated(trainer.initial_state())
+  batches = pipeline.train_iterator(trainer.task.train_data)
+  for _ in range(steps):
+    state, _ = trainer.train_step(state, trainer.par.put_batch(next(batches)))
+  return trainer.par.get_replicated(state)

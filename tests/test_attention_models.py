@@ -251,3 +251,19 @@ def test_gradients_of_the_attention_decoder_match_finite_differences():
   eps = 1e-2
   numeric = (loss(v0 + eps) - loss(v0 - eps)) / (2 * eps)
   np.testing.assert_allclose(float(jax.grad(loss)(v0)), float(numeric), rtol=2e-2, atol=1e-3)
+
+
+def test_decoder_steps_reuse_the_keys_computed_once_per_sentence():
+  """decode_step reads U h_j from the encoder memory (appendix A.1.2) instead of recomputing it: with the stored
+  keys replaced by zeros, every score is v^T tanh(W s), the same for all positions, so the weights are uniform."""
+  model = small_model()
+  src, lengths, tgt = random_batch(5)
+  variables = {"params": init_noisy(model, src, lengths, tgt)}
+  memory = model.apply(variables, src, lengths, method=model.encode)
+  assert memory["keys"].shape == (3, 6, 7)  # [batch, src_len, alignment]
+  s = model.apply(variables, memory, method=model.initial_state)
+  _, _, weights = model.apply(variables, memory | {"keys": jnp.zeros_like(memory["keys"])}, s,
+                              jnp.full((3,), seq2seq.BOS), method=model.decode_step)
+  np.testing.assert_allclose(weights[0], np.full(6, 1 / 6), atol=1e-6)
+  np.testing.assert_allclose(weights[1, :3], np.full(3, 1 / 3), atol=1e-6)
+  assert float(weights[1, 3:].max()) == 0.0

@@ -17,11 +17,15 @@ from attention_jax.errors import UserError
 from attention_jax.training import loop
 from tests import helpers
 
-KILLS = {"classifier": 3, "ram": 2}  # RAM's process start (compilation) is the slow part
+KILLS = {"classifier": 3, "ram": 2, "translation": 1}  # process starts (compilation) are the slow part
 FAMILIES = {
     "classifier": ["--config=experiments/configs/mnist_fc.py", "--config.model.hidden=32"],
     "ram": ["--config=experiments/configs/ram_mnist.py:3", "--config.model.core_size=64",
             "--config.model.glimpse_output=64", "--config.model.eval_samples=1", "--config.model.unroll=1"],
+    "translation": ["--config=experiments/configs/nmt_dates.py:rnnsearch", "--config.model.embed=16",
+                    "--config.model.hidden=24", "--config.model.maxout=12", "--config.model.alignment=16",
+                    "--config.data.sizes=(400,40,40)", "--config.data.buckets=()", "--config.eval_batch_size=40",
+                    "--config.optimizer.warmup_steps=0"],
 }
 COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
           "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",
@@ -29,12 +33,13 @@ COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log
 
 
 def train_args(family, workdir):
-  return ["-m", "experiments.train", *FAMILIES[family], *COMMON, f"--workdir={workdir}",
+  config, *overrides = FAMILIES[family]  # --config first; the family's overrides win over COMMON's
+  return ["-m", "experiments.train", config, *COMMON, *overrides, f"--workdir={workdir}",
           f"--config.data.tfds_data_dir={os.environ['ATTENTION_JAX_TFDS_DIR']}"]
 
 
 def start(family, workdir, log_path):
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env = dict(os.environ, XLA_FLAGS="--xla_backend_optimization_level=0")  # as conftest, without 8 devices
   log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with
   return subprocess.Popen([sys.executable, *train_args(family, workdir)], cwd=helpers.REPO, env=env,
                           stdout=log, stderr=subprocess.STDOUT), log

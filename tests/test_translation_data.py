@@ -145,23 +145,12 @@ def test_bucketed_batches_have_fixed_shapes_and_cover_each_epoch_once():
   assert 1 < len(shapes) <= len(lengths)
 
 
-def train_steps(config, steps: int):
-  """`steps` compiled train steps of the shared loop's trainer (no evaluation), on the config's devices."""
-  from attention_jax.data import pipeline  # pylint: disable=g-import-not-at-top
-  trainer = loop.build_trainer(config)
-  state = trainer.par.put_replicated(trainer.initial_state())
-  batches = pipeline.train_iterator(trainer.task.train_data)
-  for _ in range(steps):
-    state, _ = trainer.train_step(state, trainer.par.put_batch(next(batches)))
-  return trainer.par.get_replicated(state)
-
-
 def test_translation_eight_devices_equal_one_device():
   small = {"data.buckets": (), "data.sizes": (200, 16, 16)}
-  one = train_steps(helpers.tiny_translation_config(num_devices=1, **small), 3)
-  pmapped = train_steps(helpers.tiny_translation_config(parallel="pmap", num_devices=8, **small), 3)
-  sharded = train_steps(helpers.tiny_translation_config(num_devices=8, **small), 3)
-  start = train_steps(helpers.tiny_translation_config(num_devices=1, **small), 0)
+  one = helpers.train_steps(helpers.tiny_translation_config(num_devices=1, **small), 3)
+  pmapped = helpers.train_steps(helpers.tiny_translation_config(parallel="pmap", num_devices=8, **small), 3)
+  sharded = helpers.train_steps(helpers.tiny_translation_config(num_devices=8, **small), 3)
+  start = helpers.train_steps(helpers.tiny_translation_config(num_devices=1, **small), 0)
   assert int(one.step) == 3 and helpers.max_abs_diff(one.params, start.params) > 1e-3
   assert helpers.max_abs_diff(one.params, pmapped.params) < 1e-5
   assert helpers.max_abs_diff(one.params, sharded.params) < 1e-5
@@ -193,6 +182,12 @@ def test_train_and_evaluate_binaries_write_bleu_translations_and_heatmaps(tmp_pa
   assert sum(r["sentences"] for r in report["bleu_by_source_length"]) == 40
   for name in ("alignment_0.png", "alignment_1.png", "bleu_by_length.png", "training_curves.png"):
     assert os.path.getsize(os.path.join(workdir, "plots", name)) > 1000
+  out = str(tmp_path / "both.png")
+  result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={workdir},{workdir}", f"--out={out}")
+  assert result.returncode == 0 and os.path.getsize(out) > 1000, result.stderr[-2000:]
+  assert "rnnsearch (dates)" in result.stdout
+  result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={tmp_path}", f"--out={out}")
+  assert result.returncode == 2 and "holds no eval.json" in result.stderr
 
 
 def test_cjk_heatmap_renders_every_glyph(tmp_path):

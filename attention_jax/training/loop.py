@@ -29,7 +29,8 @@ from attention_jax.training import checkpoint, metrics, optim, parallel, state a
 # not what it computes).
 RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
                     "keep_checkpoints", "parallel", "num_devices", "data.tfds_data_dir", "data.mnist_dir",
-                    "eval_batch_size")
+                    "eval_batch_size", "decode.method", "decode.beam_size", "decode.length_penalty",
+                    "num_heatmaps")
 
 
 def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):

@@ -1,0 +1,90 @@
+"""RAM playing Catch (Mnih et al. 2014, Section 4.2): one glimpse per frame, an LSTM core, a Gaussian location
+policy and a softmax policy over the game's 3 actions, all trained by REINFORCE from the final reward.
+
+Each frame t (the game runs inside the scan, so whole games are one compiled `nn.scan` over frames):
+  l_t ~ N(mu(h_{t-1}), sigma^2 I)         location policy (tanh mean), clipped to [-1, 1]
+  g_t = glimpse network(rho(x_t, l_t), l_t)
+  h_t = LSTM(h_{t-1}, g_t)
+  a_t ~ softmax(W_a h_t)                   sampled with pre-drawn Gumbel noise (argmax of logits + noise)
+  b_t = w_b^T stop_gradient(h_t)           baseline of the return
+  x_{t+1}, r_t = catch.step(x_t, a_t)
+As in the classification RAM, the location policy reads the core state through `stop_gradient`: its REINFORCE
+term trains the location network alone, while the action policy's term trains action, core and glimpse networks.
+Every part of the agent learns from the reward alone.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from attention_jax.envs import catch
+from attention_jax.models import glimpse
+from attention_jax.models.ram import GlimpseNetwork, gaussian_log_prob
+
+
+class CatchFrame(nn.Module):
+  """One frame: glimpse, core update, action, game step."""
+  glimpse_size: int
+  num_scales: int
+  glimpse_hidden: int
+  location_hidden: int
+  glimpse_output: int
+  core_size: int
+  location_std: float
+  greedy: bool
+
+  @nn.compact
+  def __call__(self, carry, noise):
+    lstm_carry, game = carry
+    location_noise, action_noise = noise  # [b, 2], [b, 3]
+    h_prev = lstm_carry[1]
+    mean = jnp.tanh(nn.Dense(2, name="location")(jax.lax.stop_gradient(h_prev)))  # [b, 2]
+    loc = mean if self.greedy else jax.lax.stop_gradient(
+        jnp.clip(mean + self.location_std * location_noise, -1.0, 1.0))
+    frames = jax.vmap(catch.render)(game)  # [b, 24, 24, 1]
+    padded = glimpse.pad_images(frames, self.glimpse_size, self.num_scales)
+    g = GlimpseNetwork(self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
+                       self.glimpse_output, pixel_scale=1.0, name="glimpse")(padded, loc, frames.shape[1:3])
+    lstm_carry, h = nn.OptimizedLSTMCell(self.core_size, name="core")(lstm_carry, g)
+    logits = nn.Dense(catch.NUM_ACTIONS, name="action")(h)  # [b, 3]
+    log_policy = jax.nn.log_softmax(logits)
+    action = jnp.argmax(log_policy + (0.0 if self.greedy else action_noise), axis=-1)
+    baseline = nn.Dense(1, name="baseline")(jax.lax.stop_gradient(h))[:, 0]
+    game, _, reward, done = jax.vmap(catch.step)(game, action)
+    log_prob = gaussian_log_prob(loc, mean, self.location_std) + jnp.take_along_axis(
+        log_policy, action[:, None], axis=1)[:, 0]
+    out = {"location": loc, "action": action, "log_prob": log_prob, "baseline": baseline, "reward": reward,
+           "done": done, "frame": frames[..., 0]}
+    return (lstm_carry, game), out
+
+
+class CatchAgent(nn.Module):
+  """`__call__(games, noise) -> dict` of per-frame arrays [b, T, ...] for T = catch.FRAMES frames (one game)."""
+  glimpse_size: int = 6
+  num_scales: int = 3
+  glimpse_hidden: int = 128
+  location_hidden: int = 128
+  glimpse_output: int = 256
+  core_size: int = 256
+  location_std: float = 0.1
+  greedy: bool = False
+  unroll: int = 1
+
+  @nn.compact
+  def __call__(self, games: catch.CatchState, noise):
+    batch = games.ball_row.shape[0]
+    frames = nn.scan(CatchFrame, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1,
+                     length=catch.FRAMES, unroll=self.unroll)(
+                         self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
+                         self.glimpse_output, self.core_size, self.location_std, self.greedy, name="frames")
+    zeros = jnp.zeros((batch, self.core_size), jnp.float32)
+    _, out = frames(((zeros, zeros), games), noise)
+    return out
+
+  @staticmethod
+  def draw_noise(keys):
+    """Per-game noise: keys [b] -> (location normal [b, T, 2], action Gumbel [b, T, 3])."""
+    def one(key):
+        k1, k2 = jax.random.split(key)
+        return (jax.random.normal(k1, (catch.FRAMES, 2)), jax.random.gumbel(k2, (catch.FRAMES, catch.NUM_ACTIONS)))
+    return jax.vmap(one)(keys)

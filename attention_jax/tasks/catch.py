@@ -1,0 +1,105 @@
+"""RAM plays Catch: REINFORCE with a learned baseline from the final reward alone (Mnih et al. 2014, Section 4.2).
+
+A training step plays `batch_size` complete games (each FRAMES = 23 frames) in parallel inside the compiled step:
+  loss = -sum_t log pi(l_t, a_t) (R_t - b_t) + sum_t (R_t - b_t)^2,   R_t = discount^(T - t) r_T
+with r_T = 1 if the ball was caught. The catch rate is the share of games caught. Evaluation plays
+`eval_games` fixed games (game i from a fixed key) with the sampled policy and with the greedy one (mean location,
+most likely action). Frames seen = step * batch_size * FRAMES.
+"""
+
+import os
+
+import grain
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from attention_jax import io_utils, reinforce
+from attention_jax.data import pipeline
+from attention_jax.envs import catch
+from attention_jax.errors import UserError, check_positive
+from attention_jax.models.ram_catch import CatchAgent
+from attention_jax.tasks.base import Task
+
+
+def build_agent(model_config, greedy: bool = False) -> CatchAgent:
+  m = model_config
+  for field in ("glimpse_size", "num_scales", "core_size", "location_std"):
+    check_positive(f"model.{field}", m[field])
+  if m.glimpse_size > catch.SIZE:
+    raise UserError(f"config field model.glimpse_size={m.glimpse_size} is larger than the {catch.SIZE}x{catch.SIZE} "
+                    f"screen")
+  return CatchAgent(glimpse_size=m.glimpse_size, num_scales=m.num_scales, glimpse_hidden=m.glimpse_hidden,
+                    location_hidden=m.location_hidden, glimpse_output=m.glimpse_output, core_size=m.core_size,
+                    location_std=m.location_std, greedy=greedy, unroll=m.get("unroll", 1))
+
+
+def play(agent, params, keys):
+  """Plays one game per key: games reset from fold_in(key, 0), policy noise from fold_in(key, 1)."""
+  games = jax.vmap(lambda k: catch.reset(jax.random.fold_in(k, 0)))(keys)
+  noise = agent.draw_noise(jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys))
+  return agent.apply({"params": params}, games, noise)
+
+
+def frames_seen(step: int, batch_size: int) -> int:
+  return int(step) * batch_size * catch.FRAMES
+
+
+def build(config) -> Task:
+  agent, greedy_agent = build_agent(config.model), build_agent(config.model, greedy=True)
+  discount = float(config.model.get("discount", 1.0))
+  if not 0.0 < discount <= 1.0:
+    raise UserError(f"config field model.discount={discount} must lie in (0, 1]")
+  batch_size, eval_games = config.batch_size, int(config.get("eval_games", 1000))
+  check_positive("eval_games", eval_games)
+  # Nothing to read: a step's "batch" only fixes how many games each device plays (keys come from the loop).
+  train_data = grain.MapDataset.range(2**62).map(lambda i: {"game": np.arange(batch_size, dtype=np.int32)})
+
+  def init(key):
+    keys = jax.random.split(key, 2)
+    games = jax.vmap(catch.reset)(keys)
+    return agent.init(key, games, agent.draw_noise(keys))["params"]
+
+  def loss(params, batch, keys):
+    del batch
+    out = play(agent, params, keys)
+    final = out["reward"][:, -1]  # [b]; every game ends on its last frame
+    returns = reinforce.final_reward_returns(final, catch.FRAMES, discount)  # [b, T]
+    rl = reinforce.reinforce_loss(out["log_prob"], returns, out["baseline"])
+    bl = reinforce.baseline_loss(returns, out["baseline"])
+    sums = {"loss": jnp.sum(rl + bl), "reinforce": jnp.sum(rl), "baseline_mse": jnp.sum(bl) / catch.FRAMES,
+            "catch_rate": jnp.sum(final), "baseline": jnp.sum(out["baseline"][:, 0]),
+            "count": jnp.asarray(final.shape[0], jnp.float32)}
+    return sums["loss"], sums
+
+  def evaluate(params, batch, keys):
+    del keys  # game i is the same in every evaluation: its key is fold_in(fixed key, i)
+    game_keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 7), i))(batch["index"])
+    w = batch["mask"]
+    sampled = play(agent, params, game_keys)["reward"][:, -1]
+    greedy = play(greedy_agent, params, game_keys)["reward"][:, -1]
+    return {"catch_rate": jnp.sum(sampled * w), "greedy_catch_rate": jnp.sum(greedy * w), "count": jnp.sum(w)}
+
+  def eval_batches(split):
+    del split  # games are generated: one fixed set of `eval_games` games
+    return pipeline.eval_batches({"game": np.arange(eval_games, dtype=np.int32)}, config.eval_batch_size)
+
+  def make_pictures(params, plots_dir):
+    """One game as an animated GIF and a PNG strip with the glimpse boxes, and catch rate against frames seen."""
+    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 7), i))(jnp.arange(1))
+    out = jax.device_get(jax.jit(lambda p, k: play(agent, p, k))(params, keys))
+    frames, locations, actions = out["frame"][0], out["location"][0], out["action"][0]
+    caught = bool(out["reward"][0, -1] > 0)
+    paths = [plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
+                                 os.path.join(plots_dir, "catch_game.png")),
+             plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
+                                 os.path.join(plots_dir, "catch_game.gif"))]
+    rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
+    points = {split: [(frames_seen(r["step"], batch_size), r["catch_rate"]) for r in rows
+                      if r["split"] == split and "catch_rate" in r] for split in ("train", "test")}
+    paths.append(plotting.catch_curve(points, os.path.join(plots_dir, "catch_rate.png")))
+    return [p for p in paths if p]
+
+  return Task(name="catch", init=init, loss=loss, evaluate=evaluate, model=agent, train_data=train_data,
+              eval_batches=eval_batches, make_pictures=make_pictures)

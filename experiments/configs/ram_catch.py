@@ -1,0 +1,30 @@
+r"""RAM plays Catch (Mnih et al. 2014, Section 4.2): 6x6 retina at 3 scales, 256 LSTM units, one glimpse per frame,
+REINFORCE with a learned baseline from the final reward only.
+
+Run:
+  python -m experiments.train --config=experiments/configs/ram_catch.py --workdir=/tmp/ram_catch
+  python -m experiments.evaluate --workdir=/tmp/ram_catch    # catch rate over 1,000 games, GIF, strip, curve
+Paper: about 85% of balls caught after 20 million frames. Frames seen = step * batch_size * 23.
+Measured here: see README.md.
+"""
+
+from experiments.configs import base
+
+
+def get_config():
+  c = base.base_config()
+  c.task = "catch"
+  c.model = dict(glimpse_size=6, num_scales=3, glimpse_hidden=128, location_hidden=128, glimpse_output=256,
+                 core_size=256, location_std=0.2, discount=1.0, unroll=1)
+  c.eval_games = 1000
+  c.batch_size = 64  # games per update (1,472 frames)
+  c.eval_batch_size = 500
+  c.num_train_steps = 13600  # about 20 million frames
+  c.log_every_steps = 100
+  c.eval_every_steps = 1000
+  c.checkpoint_every_steps = 1000
+  c.optimizer.name = "adam"
+  c.optimizer.learning_rate = 3e-4
+  c.optimizer.schedule = "constant"
+  c.optimizer.clip_norm = 5.0
+  return c

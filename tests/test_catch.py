@@ -1,0 +1,153 @@
+"""Catch: game dynamics, determinism, vmap, the random policy's exact catch rate, and the RAM agent's task."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from attention_jax import io_utils
+from attention_jax.envs import catch
+from attention_jax.models.ram_catch import CatchAgent
+from attention_jax.training import loop
+from experiments.configs import ram_catch
+from tests import helpers
+
+
+def state(row, col, dx, paddle):
+  return catch.CatchState(jnp.int32(row), jnp.int32(col), jnp.int32(dx), jnp.int32(paddle), jax.random.PRNGKey(0))
+
+
+def test_ball_falls_one_row_and_moves_sideways_each_frame():
+  s, obs, reward, done = catch.step(state(3, 10, 1, 5), 1)
+  assert (int(s.ball_row), int(s.ball_col), int(s.ball_dx), int(s.paddle)) == (4, 11, 1, 5)
+  assert float(reward) == 0.0 and not bool(done)
+  expected = np.zeros((24, 24))
+  expected[4, 11] = 1
+  expected[23, 5:7] = 1
+  np.testing.assert_array_equal(obs[..., 0], expected)
+
+
+@pytest.mark.parametrize("col,dx,new_col,new_dx", [(0, -1, 1, 1), (23, 1, 22, -1), (1, -1, 0, -1),
+                                                   (22, 1, 23, 1)])
+def test_ball_bounces_off_both_walls(col, dx, new_col, new_dx):
+  s = catch.move(state(5, col, dx, 0), jnp.int32(1))
+  assert (int(s.ball_col), int(s.ball_dx)) == (new_col, new_dx)
+
+
+@pytest.mark.parametrize("paddle,action,new", [(0, 0, 0), (0, 2, 1), (22, 2, 22), (22, 0, 21), (7, 1, 7)])
+def test_paddle_moves_and_is_clamped_at_both_edges(paddle, action, new):
+  assert int(catch.move(state(0, 5, 1, paddle), jnp.int32(action)).paddle) == new
+
+
+@pytest.mark.parametrize("ball_col", [0, 1, 12, 22, 23])
+def test_reward_exactly_when_the_paddle_overlaps_the_ball(ball_col):
+  for paddle in range(23):
+    # One frame before the bottom: the ball at row 22 moving straight down is not possible (dx is +-1), so start
+    # it one column off and let the step move it onto ball_col.
+    start_col, dx = (ball_col - 1, 1) if ball_col > 0 else (1, -1)
+    s, _, reward, done = catch.step(state(22, start_col, dx, paddle), 1)
+    assert bool(done)
+    assert float(reward) == float(paddle <= ball_col <= paddle + 1), (ball_col, paddle)
+    assert int(s.ball_row) == 0  # the game restarted
+
+
+def test_games_last_23_frames_and_restart_deterministically_from_the_key():
+  key = jax.random.PRNGKey(3)
+  s = catch.reset(key)
+  assert int(s.ball_row) == 0 and int(s.paddle) == 11
+  again = catch.reset(key)
+  assert jax.tree.map(lambda a, b: bool(jnp.all(a == b)), s, again) == jax.tree.map(lambda a: True, s)
+  dones = []
+  for _ in range(2 * catch.FRAMES):
+    s, _, _, done = catch.step(s, 2)
+    dones.append(bool(done))
+  assert [i for i, d in enumerate(dones) if d] == [catch.FRAMES - 1, 2 * catch.FRAMES - 1]
+  starts = {(int(catch.reset(jax.random.PRNGKey(i)).ball_col), int(catch.reset(jax.random.PRNGKey(i)).ball_dx))
+            for i in range(200)}
+  assert len({c for c, _ in starts}) > 15 and {d for _, d in starts} == {-1, 1}
+
+
+def play_random(key):
+  k1, k2 = jax.random.split(key)
+  actions = jax.random.randint(k2, (catch.FRAMES,), 0, 3)
+
+  def body(s, a):
+    s, _, reward, _ = catch.step(s, a)
+    return s, reward
+
+  _, rewards = jax.lax.scan(body, catch.reset(k1), actions)
+  return rewards.sum()
+
+
+def test_vmap_over_games_equals_a_python_loop_over_games():
+  keys = jax.random.split(jax.random.PRNGKey(1), 6)
+  batched = jax.jit(jax.vmap(play_random))(keys)
+  one = jax.jit(play_random)
+  np.testing.assert_array_equal(batched, [one(k) for k in keys])
+
+
+def test_random_policy_catch_rate_matches_its_exact_value():
+  exact = catch.random_policy_catch_rate()
+  assert exact == pytest.approx(1 / 12)  # the ball ends uniformly over the 24 columns; a paddle covers 2
+  n = 100_000
+  rate = float(jax.jit(jax.vmap(play_random))(jax.random.split(jax.random.PRNGKey(0), n)).mean())
+  assert abs(rate - exact) < 4 * np.sqrt(exact * (1 - exact) / n)
+
+
+def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
+  agent = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  keys = jax.random.split(jax.random.PRNGKey(0), 5)
+  games = jax.vmap(catch.reset)(keys)
+  noise = agent.draw_noise(keys)
+  params = jax.jit(agent.init)(jax.random.PRNGKey(1), games, noise)["params"]
+  out = jax.jit(agent.apply)({"params": params}, games, noise)
+  assert out["log_prob"].shape == (5, catch.FRAMES) and out["frame"].shape == (5, catch.FRAMES, 24, 24)
+  assert bool(out["done"][:, -1].all()) and not bool(out["done"][:, :-1].any())
+  assert float(jnp.abs(out["location"]).max()) <= 1.0
+  # The REINFORCE surrogate with a fixed advantage reaches every network; the baseline head only through its loss.
+  grads = jax.jit(jax.grad(lambda p: -jnp.sum(agent.apply({"params": p}, games, noise)["log_prob"])))(params)
+  frames = grads["frames"]
+  for name in ("location", "action", "core", "glimpse"):
+    assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(frames[name])) > 0, name
+  assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(frames["baseline"])) == 0
+  greedy = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32, greedy=True)
+  play = jax.jit(greedy.apply)
+  a = play({"params": params}, games, noise)
+  b = play({"params": params}, games, jax.tree.map(lambda x: x + 1.0, noise))
+  np.testing.assert_array_equal(a["action"], b["action"])  # greedy play ignores the noise
+
+
+def tiny_catch_config(**overrides):
+  c = ram_catch.get_config()
+  c.model.update(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  c.batch_size = 16
+  c.eval_batch_size = 40
+  c.eval_games = 40
+  c.num_train_steps = 3
+  c.log_every_steps = 1
+  c.eval_every_steps = 3
+  c.checkpoint_every_steps = 3
+  for key, value in overrides.items():
+    c[key] = value
+  return c
+
+
+def test_catch_eight_devices_equal_one_device():
+  one = helpers.train_steps(tiny_catch_config(num_devices=1), 2)
+  pmapped = helpers.train_steps(tiny_catch_config(num_devices=8, parallel="pmap"), 2)
+  sharded = helpers.train_steps(tiny_catch_config(num_devices=8), 2)
+  assert helpers.max_abs_diff(one.params, pmapped.params) < 1e-5
+  assert helpers.max_abs_diff(one.params, sharded.params) < 1e-5
+
+
+def test_catch_run_evaluates_fixed_games_and_draws_the_game(tmp_path):
+  workdir = str(tmp_path / "catch")
+  loop.train_and_evaluate(tiny_catch_config(num_devices=1), workdir)
+  result = loop.evaluate_checkpoint(workdir)
+  during_training = [r for r in io_utils.read_json_lines(f"{workdir}/metrics.jsonl") if r["split"] == "test"][-1]
+  assert result["num_examples"] == 40 and 0 <= result["catch_rate"] <= 1
+  # The same 40 games and policy noise every time: the evaluation at the end of training agrees.
+  assert result["catch_rate"] == during_training["catch_rate"]
+  assert result["greedy_catch_rate"] == during_training["greedy_catch_rate"]
+  for name in ("catch_game.gif", "catch_game.png", "catch_rate.png"):
+    assert (tmp_path / "catch" / "plots" / name).stat().st_size > 1000
