@@ -12,6 +12,7 @@ def atomic_write_text(path: str, text: str) -> None:
   os.makedirs(folder, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_" + os.path.basename(path))
   try:
+    os.chmod(tmp, readable_mode())  # mkstemp makes 0600 files; results are meant to be shared
     with os.fdopen(fd, "w", encoding="utf-8") as f:
       f.write(text)
       f.flush()
@@ -21,6 +22,20 @@ def atomic_write_text(path: str, text: str) -> None:
     if os.path.exists(tmp):
       os.unlink(tmp)
     raise
+
+
+def _read_umask() -> int:
+  umask = os.umask(0)  # the only way to read it; done once, at import, before any threads write files
+  os.umask(umask)
+  return umask
+
+
+_UMASK = _read_umask()
+
+
+def readable_mode() -> int:
+  """The mode a plain new file gets under the process umask (0644 with the usual umask 022)."""
+  return 0o666 & ~_UMASK
 
 
 def atomic_write_json(path: str, obj: Any) -> None:

@@ -5,6 +5,8 @@ import tempfile
 
 import matplotlib
 
+from attention_jax import io_utils
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -16,6 +18,7 @@ def save_figure(fig, path: str) -> str:
   os.close(fd)
   try:
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.chmod(tmp, io_utils.readable_mode())
     os.replace(tmp, path)
   finally:
     plt.close(fig)
@@ -197,6 +200,7 @@ def catch_game(frames, locations, actions, caught: bool, glimpse_size: int, num_
     os.close(fd)
     try:
       movie.save(tmp, writer=animation.PillowWriter(fps=4))
+      os.chmod(tmp, io_utils.readable_mode())
       os.replace(tmp, path)
     finally:
       plt.close(fig)

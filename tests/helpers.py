@@ -24,6 +24,11 @@ def tiny_classifier_config(**overrides):
   c.checkpoint_every_steps = 4
   c.optimizer.learning_rate = 0.05
   c.data.tfds_data_dir = os.environ["ATTENTION_JAX_TFDS_DIR"]
+  return with_overrides(c, overrides)
+
+
+def with_overrides(c, overrides: dict):
+  """Sets dotted config fields: {'optimizer.learning_rate': 0.1} -> c.optimizer.learning_rate = 0.1."""
   for key, value in overrides.items():
     target = c
     *path, leaf = key.split(".")
@@ -80,13 +85,7 @@ def tiny_translation_config(model: str = "rnnsearch", **overrides):
   c.eval_every_steps = 6
   c.checkpoint_every_steps = 3
   c.num_heatmaps = 2
-  for key, value in overrides.items():
-    target = c
-    *path, leaf = key.split(".")
-    for p in path:
-      target = target[p]
-    target[leaf] = value
-  return c
+  return with_overrides(c, overrides)
 
 
 def train_steps(config, steps: int):

@@ -127,9 +127,7 @@ def tiny_catch_config(**overrides):
   c.log_every_steps = 1
   c.eval_every_steps = 3
   c.checkpoint_every_steps = 3
-  for key, value in overrides.items():
-    c[key] = value
-  return c
+  return helpers.with_overrides(c, overrides)
 
 
 def test_catch_eight_devices_equal_one_device():

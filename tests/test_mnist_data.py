@@ -116,8 +116,10 @@ def test_full_protocol_download_path_asks_for_the_official_files(tmp_path):
     requested.extend(urls.values())
     return {k: str(tmp_path / "mirror" / os.path.basename(u)) for k, u in urls.items()}
 
+  config = data_config("mnist", "")
+  config.tfds_data_dir = str(tmp_path / "tfds")  # a fresh folder: nothing prepared yet, so it must download
   with mock.patch.object(tfds.download.DownloadManager, "download", fake_download):
-    train = mnist.load_mnist(data_config("mnist", ""), "train")
+    train = mnist.load_mnist(config, "train")
   assert sorted(requested) == sorted(mnist.OFFICIAL_MIRROR + n + ".gz" for pair in mnist._FILES.values()
                                      for n in pair)
   assert train["image"].shape == (12, 28, 28, 1)

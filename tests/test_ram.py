@@ -218,3 +218,14 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
   assert result["step"] == 4 and result["num_examples"] == 1000
   for name in ("glimpse_strips.png", "reward_accuracy_baseline.png", "training_curves.png"):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
+
+
+def test_clutter_pieces_come_from_other_digits_of_the_batch():
+  digits = np.zeros((6, 28, 28, 1), np.uint8)
+  digits[1::2] = 255  # odd digits are solid, even ones blank
+  cluttered = images.place_on_canvas(digits, np.random.default_rng(0), 60, clutter=4, clutter_size=8)
+  # A blank digit's canvas holds nothing but pieces of other digits; a solid one's has its 28x28 square.
+  blank = cluttered[0::2].reshape(3, -1)
+  assert (blank > 0).any(axis=1).any()
+  assert ((blank == 0) | (blank == 255)).all()
+  assert ((cluttered[1::2].reshape(3, -1) == 255).sum(1) >= 28 * 28).all()

@@ -175,7 +175,8 @@ def test_train_and_evaluate_binaries_write_bleu_translations_and_heatmaps(tmp_pa
   rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(workdir, "translations_test.tsv"),
                                                            encoding="utf-8")]
   assert len(rows) == 40
-  hyps = [r[2] if len(r) > 2 else "" for r in rows]
+  assert all(len(r) == 3 for r in rows)  # source, reference, hypothesis (maybe empty)
+  hyps = [r[2] for r in rows]
   expected = sacrebleu.corpus_bleu(hyps, [[r[1] for r in rows]], tokenize="char").score
   assert report["bleu"] == pytest.approx(expected)
   assert 0 <= report["alignment_accuracy"] <= 1 and 0 <= report["exact_match"] <= 1

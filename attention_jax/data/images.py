@@ -44,8 +44,7 @@ def place_on_canvas(images: np.ndarray, rng: np.random.Generator, canvas: int, c
   for _ in range(clutter):
     source = (np.arange(b) + rng.integers(1, max(b, 2), size=b)) % b  # another digit of the batch
     top, left = rng.integers(0, h - clutter_size + 1, size=(2, b))
-    bi = np.arange(b)[:, None, None]
-    pieces = images[bi, top[:, None, None] + np.arange(clutter_size)[None, :, None],
+    pieces = images[source[:, None, None], top[:, None, None] + np.arange(clutter_size)[None, :, None],
                     left[:, None, None] + np.arange(clutter_size)[None, None, :]]
     rows, cols = rng.integers(0, canvas - clutter_size + 1, size=(2, b))
     _paste_max(out, pieces, rows, cols)

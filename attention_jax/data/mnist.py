@@ -137,15 +137,22 @@ def default_tfds_dir() -> str:
   return os.environ.get("ATTENTION_JAX_TFDS_DIR", os.path.expanduser("~/attention_jax_data/tfds"))
 
 
-def read_all(source) -> dict:
-  """Reads every record of a TFDS data source into arrays, in source-file order (the `id` feature)."""
+def all_records(source) -> list:
+  """Every record of a TFDS data source, in source order (the `id` feature) when records carry one."""
   try:
     records = source.__getitems__(list(range(len(source))))
   except TypeError:  # the sources of tfds.testing.mock_data only read one record at a time
     records = [source[i] for i in range(len(source))]
-  order = np.argsort([r["id"] for r in records] if "id" in records[0] else np.arange(len(records)))
-  return {"image": np.stack([records[i]["image"] for i in order]).astype(np.uint8),
-          "label": np.asarray([records[i]["label"] for i in order], np.int32)}
+  if records and "id" in records[0]:
+    records = [records[i] for i in np.argsort([r["id"] for r in records], kind="stable")]
+  return records
+
+
+def read_all(source) -> dict:
+  """Reads every record of a TFDS MNIST data source into arrays, in source-file order."""
+  records = all_records(source)
+  return {"image": np.stack([r["image"] for r in records]).astype(np.uint8),
+          "label": np.asarray([r["label"] for r in records], np.int32)}
 
 
 def _prepared(builder, split):

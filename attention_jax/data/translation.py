@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.mnist import default_tfds_dir
+from attention_jax.data.mnist import all_records, default_tfds_dir
 from attention_jax.errors import UserError, check_choice
 
 NAMES = ("dates", "tsv", "wmt14")
@@ -192,13 +192,8 @@ def _texts(x) -> str:
 
 
 def read_records(source, fields) -> dict:
-  """Every record of a TFDS data source as lists, in `id` order when records have one."""
-  try:
-    records = source.__getitems__(list(range(len(source))))
-  except TypeError:  # tfds.testing.mock_data's sources read one record at a time
-    records = [source[i] for i in range(len(source))]
-  if records and "id" in records[0]:
-    records = [records[i] for i in np.argsort([r["id"] for r in records], kind="stable")]
+  """Every record of a TFDS data source as lists {name: [record[key], ...]}, in `id` order."""
+  records = all_records(source)
   return {name: [r[key] for r in records] for name, key in fields.items()}
 
 
@@ -213,8 +208,8 @@ def builder_for(data_config):
                       "../shared/data/tatoeba/cmn-eng.tsv")
     return ParallelTsv(path=data_config.path, valid_size=data_config.valid_size, test_size=data_config.test_size,
                        seed=data_config.get("seed", 0), data_dir=data_dir)
-  from tensorflow_datasets.translate import wmt14  # pylint: disable=g-import-not-at-top,unused-import  (registers it)
-  return tfds.builder("wmt14_translate/fr-en", data_dir=data_dir)
+  from tensorflow_datasets.translate import wmt14  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  return tfds.builder("wmt14_translate/fr-en", data_dir=data_dir)  # registered by importing its module
 
 
 def load_parallel(data_config, split: str) -> dict:

@@ -213,24 +213,21 @@ def build(config) -> Task:
     bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize)
     edges = list(range(0, max_len + data_config.length_bin, data_config.length_bin))
     by_length = bleu_by_length(data["src_len"], hypotheses, references, edges, tokenize)
+    exact = np.array([h == r for h, r in zip(hypotheses, references)])
     for row in by_length:  # exact match in the same bins (the dates task's sentence-level score)
       members = [i for i, n in enumerate(data["src_len"]) if row["min_len"] <= n <= row["max_len"]]
-      row["exact_match"] = float(np.mean([hypotheses[i] == references[i] for i in members]))
+      row["exact_match"] = float(exact[members].mean())
     io_utils.atomic_write_text(os.path.join(workdir, f"translations_{split}.tsv"), "".join(
-        f"{s}\t{r}\t{h}\n".replace("\t\n", "\n") for s, r, h in zip(sources, references, hypotheses)))
-    report = {"bleu": bleu.score, "decoded_exact_match": float(np.mean([h == r for h, r in
-                                                                         zip(hypotheses, references)])),
+        f"{s}\t{r}\t{h}\n" for s, r, h in zip(sources, references, hypotheses)))
+    report = {"bleu": bleu.score, "decoded_exact_match": float(exact.mean()),
               "decode": decode_config.method if decode_config.method == "greedy" else
               f"beam {decode_config.beam_size}, alpha {decode_config.length_penalty}",
               "bleu_by_source_length": by_length}
-    if "gold_start" in data and config.model.name == "rnnsearch":
+    if "gold_start" in data and config.model.name == "rnnsearch" and exact.any():
       # Alignment accuracy of the decoded output, over the sentences decoded exactly (their characters have gold).
-      exact = np.array([h == r for h, r in zip(hypotheses, references)])
-      weights = out["weights"][exact][:, :10]
-      best = weights.argmax(-1)
-      gold_s, gold_e = data["gold_start"][exact][:, :10], data["gold_end"][exact][:, :10]
-      has = gold_s >= 0
-      report["decoded_alignment_accuracy"] = float(((best >= gold_s) & (best < gold_e))[has].mean())
+      best = out["weights"][exact].argmax(-1)  # [n, max_len]
+      gold_s, gold_e = data["gold_start"][exact], data["gold_end"][exact]
+      report["decoded_alignment_accuracy"] = float(((best >= gold_s) & (best < gold_e))[gold_s >= 0].mean())
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
     plotting.bleu_by_length({config.model.name: by_length}, os.path.join(workdir, "plots", "bleu_by_length.png"))
     return report
