@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from experiments.configs import base
+from tests.conftest import SUBPROCESS_XLA_FLAGS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,7 +42,7 @@ def with_overrides(c, overrides: dict):
 def run_binary(module: str, *args: str, env_extra=None, timeout=300):
   """Runs `python -m module args` from the repo root; returns the CompletedProcess."""
   env = dict(os.environ)
-  env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"  # as in conftest (no simulated devices)
+  env["XLA_FLAGS"] = SUBPROCESS_XLA_FLAGS  # no simulated devices; see conftest
   env.update(env_extra or {})
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
                         text=True, timeout=timeout, check=False)

@@ -17,7 +17,7 @@ from attention_jax.errors import UserError
 from attention_jax.training import loop
 from tests import helpers
 
-KILLS = {"classifier": 3, "ram": 2, "translation": 1}  # process starts (compilation) are the slow part
+KILLS = {"classifier": 3, "ram": 2, "translation": 1, "catch": 1}  # process starts (compilation) are the slow part
 FAMILIES = {
     "classifier": ["--config=experiments/configs/mnist_fc.py", "--config.model.hidden=32"],
     "ram": ["--config=experiments/configs/ram_mnist.py:3", "--config.model.core_size=64",
@@ -26,6 +26,9 @@ FAMILIES = {
                     "--config.model.hidden=24", "--config.model.maxout=12", "--config.model.alignment=16",
                     "--config.data.sizes=(400,40,40)", "--config.data.buckets=()", "--config.eval_batch_size=40",
                     "--config.optimizer.warmup_steps=0"],
+    "catch": ["--config=experiments/configs/ram_catch.py", "--config.model.core_size=32",
+              "--config.model.glimpse_hidden=16", "--config.model.location_hidden=16",
+              "--config.model.glimpse_output=32", "--config.eval_games=40", "--config.eval_batch_size=40"],
 }
 COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
           "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",
@@ -39,7 +42,7 @@ def train_args(family, workdir):
 
 
 def start(family, workdir, log_path):
-  env = dict(os.environ, XLA_FLAGS="--xla_backend_optimization_level=0")  # as conftest, without 8 devices
+  env = dict(os.environ, XLA_FLAGS=helpers.SUBPROCESS_XLA_FLAGS)  # no simulated devices; see conftest
   log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with
   return subprocess.Popen([sys.executable, *train_args(family, workdir)], cwd=helpers.REPO, env=env,
                           stdout=log, stderr=subprocess.STDOUT), log
