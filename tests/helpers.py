@@ -89,13 +89,16 @@ def tiny_translation_config(model: str = "rnnsearch", **overrides):
   return with_overrides(c, overrides)
 
 
-def train_steps(config, steps: int):
-  """`steps` compiled train steps of the shared loop's trainer (no evaluation), on the config's devices."""
+def train_steps(config, steps: int, with_start: bool = False):
+  """`steps` compiled train steps of the shared loop's trainer (no evaluation), on the config's devices; with
+  `with_start`, (initial state, final state)."""
   from attention_jax.data import pipeline  # pylint: disable=g-import-not-at-top
   from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
   trainer = loop.build_trainer(config)
-  state = trainer.par.put_replicated(trainer.initial_state())
+  start = trainer.initial_state()
+  state = trainer.par.put_replicated(start)
   batches = pipeline.train_iterator(trainer.task.train_data)
   for _ in range(steps):
     state, _ = trainer.train_step(state, trainer.par.put_batch(next(batches)))
-  return trainer.par.get_replicated(state)
+  final = trainer.par.get_replicated(state)
+  return (start, final) if with_start else final

@@ -102,7 +102,7 @@ def random_batch(seed=0, b=3, s=6, t=5):
 
 
 def init_noisy(model, src, lengths, tgt, scale=1.0):
-  params = model.init(jax.random.PRNGKey(0), src, lengths, tgt)["params"]
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), src, lengths, tgt)["params"]
   leaves, tree = jax.tree.flatten(params)
   keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
   return jax.tree.unflatten(tree, [x + scale * 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
