@@ -11,13 +11,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
-def save_figure(fig, path: str) -> str:
-  """Saves atomically (temporary file + rename) and closes the figure."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=os.path.splitext(path)[1])
+def save_figure(fig, path: str, write=None) -> str:
+  """Saves atomically (temporary file + rename) and closes the figure; `write(tmp_path)` replaces the default
+  `fig.savefig` (e.g. an animation's own writer)."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=folder, suffix=os.path.splitext(path)[1])
   os.close(fd)
   try:
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    if write is None:
+      fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    else:
+      write(tmp)
     os.chmod(tmp, io_utils.readable_mode())
     os.replace(tmp, path)
   finally:
@@ -195,18 +200,7 @@ def catch_game(frames, locations, actions, caught: bool, glimpse_size: int, num_
                    f"frame {t + 1}/{steps}: {names[int(actions[t])]}" + (f" ({end})" if t == steps - 1 else ""))
 
     movie = animation.FuncAnimation(fig, draw, frames=steps)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gif")
-    os.close(fd)
-    try:
-      movie.save(tmp, writer=animation.PillowWriter(fps=4))
-      os.chmod(tmp, io_utils.readable_mode())
-      os.replace(tmp, path)
-    finally:
-      plt.close(fig)
-      if os.path.exists(tmp):
-        os.unlink(tmp)
-    return path
+    return save_figure(fig, path, write=lambda tmp: movie.save(tmp, writer=animation.PillowWriter(fps=4)))
   cols = 8
   rows = (steps + cols - 1) // cols
   fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.6 * rows), squeeze=False)
