@@ -5,7 +5,8 @@ Run:
   python -m experiments.train --config=experiments/configs/ram_catch.py --workdir=/tmp/ram_catch
   python -m experiments.evaluate --workdir=/tmp/ram_catch    # catch rate over 1,000 games, GIF, strip, curve
 Paper: about 85% of balls caught after 20 million frames. Frames seen = step * batch_size * 23.
-Measured here: see README.md.
+Measured here (one run): greedy catch rate 24.4% at 5.9M frames, 15.9% at 14.7M, 8.2% at 15.3M; random play
+catches 8.3%. Not yet the paper's 85% (README.md).
 """
 
 from experiments.configs import base
