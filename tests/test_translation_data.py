@@ -6,6 +6,7 @@ import datetime
 import json
 import logging as py_logging
 import os
+import re
 import warnings
 
 import ml_collections
@@ -207,5 +208,5 @@ def test_cjk_heatmap_renders_every_glyph(tmp_path):
     ("data.max_len", 5, "every pair of the train split is longer than config field data.max_len=5"),
 ])
 def test_bad_translation_fields(field, value, message):
-  with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+  with pytest.raises(UserError, match=re.escape(message)):
     loop.build_trainer(helpers.tiny_translation_config(**{field: value}))

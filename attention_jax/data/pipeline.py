@@ -32,6 +32,15 @@ def num_examples(arrays: dict) -> int:
   return next(iter(sizes.values()))
 
 
+def _cached(cache: dict, epoch: int, make):
+  """cache[epoch], made on first use; keeps the 3 newest epochs (a step reads its own epoch or the next)."""
+  if epoch not in cache:
+    if len(cache) > 2:
+      cache.pop(min(cache))
+    cache[epoch] = make()
+  return cache[epoch]
+
+
 class _EpochBatches:
   """Batch `step` -> the indices of that step: epoch e's permutation (seeded by (seed, e)) cut into batches.
 
@@ -45,11 +54,7 @@ class _EpochBatches:
     self._cache = {}
 
   def permutation(self, epoch: int) -> np.ndarray:
-    if epoch not in self._cache:
-      if len(self._cache) > 2:
-        self._cache.pop(min(self._cache))
-      self._cache[epoch] = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-    return self._cache[epoch]
+    return _cached(self._cache, epoch, lambda: np.random.default_rng([self.seed, epoch]).permutation(self.n))
 
   def __call__(self, step: int) -> np.ndarray:
     epoch, i = divmod(int(step), self.steps_per_epoch)
@@ -111,17 +116,15 @@ class _BucketedEpochBatches:
     self._cache = {}
 
   def epoch_batches(self, epoch: int):
-    if epoch not in self._cache:
-      if len(self._cache) > 2:
-        self._cache.pop(min(self._cache))
+    def make():
       rng = np.random.default_rng([self.seed, epoch])
       batches = []
       for bucket, members in enumerate(self.members):
         order = rng.permutation(members)
         for i in range(len(members) // self.batch_size):
           batches.append((order[i * self.batch_size:(i + 1) * self.batch_size], bucket))
-      self._cache[epoch] = [batches[i] for i in rng.permutation(len(batches))]
-    return self._cache[epoch]
+      return [batches[i] for i in rng.permutation(len(batches))]
+    return _cached(self._cache, epoch, make)
 
   def __call__(self, step: int):
     epoch, i = divmod(int(step), self.steps_per_epoch)

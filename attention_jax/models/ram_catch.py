@@ -85,6 +85,6 @@ class CatchAgent(nn.Module):
   def draw_noise(keys):
     """Per-game noise: keys [b] -> (location normal [b, T, 2], action Gumbel [b, T, 3])."""
     def one(key):
-        k1, k2 = jax.random.split(key)
-        return (jax.random.normal(k1, (catch.FRAMES, 2)), jax.random.gumbel(k2, (catch.FRAMES, catch.NUM_ACTIONS)))
+      k1, k2 = jax.random.split(key)
+      return jax.random.normal(k1, (catch.FRAMES, 2)), jax.random.gumbel(k2, (catch.FRAMES, catch.NUM_ACTIONS))
     return jax.vmap(one)(keys)

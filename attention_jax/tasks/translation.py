@@ -72,6 +72,11 @@ def encode_split(raw: dict, src_vocab, tgt_vocab, max_len: int, split: str) -> d
   return arrays
 
 
+def model_inputs(arrays: dict) -> dict:
+  """The arrays a batch carries to the device: all but `pair` (a host-side index into the raw text)."""
+  return {k: v for k, v in arrays.items() if k != "pair"}
+
+
 def bucket_lengths(data_config) -> list:
   lengths = sorted(set(int(b) for b in data_config.get("buckets", ())) | {int(data_config.max_len)})
   if lengths[0] < 1 or lengths[-1] > data_config.max_len:
@@ -136,15 +141,14 @@ def build(config) -> Task:
 
   train = arrays("train")
   lengths = bucket_lengths(data_config)
-  train_model_arrays = {k: v for k, v in train.items() if k != "pair"}
-  train_data = pipeline.bucketed_train_dataset(train_model_arrays, bucket_of(train, lengths), lengths,
+  train_data = pipeline.bucketed_train_dataset(model_inputs(train), bucket_of(train, lengths), lengths,
                                                config.batch_size, config.seed, TIME_KEYS)
   model = build_translation_model(config.model, len(src_vocab), len(tgt_vocab))
   logging.info("translation data: %d training pairs, vocabularies %d source / %d target tokens, buckets %s",
                len(train["src"]), len(src_vocab), len(tgt_vocab), lengths)
 
   def eval_batches(split):
-    return pipeline.eval_batches({k: v for k, v in arrays(split).items() if k != "pair"}, config.eval_batch_size)
+    return pipeline.eval_batches(model_inputs(arrays(split)), config.eval_batch_size)
 
   def forward(params, batch):
     return model.apply({"params": params}, batch["src"], batch["src_len"], shift_right(batch["tgt"]))
