@@ -2,6 +2,10 @@ r"""Trains an experiment; run again with the same --workdir to resume from its n
 
   python -m experiments.train --config=experiments/configs/mnist_fc.py --workdir=/tmp/mnist_fc \
       [--config.FIELD=VALUE ...]
+
+Multi-host (data parallel over every device of every process; each process feeds its own share of each batch):
+  python -m experiments.train ... --coordinator_address=HOST:PORT --num_processes=N --process_id=I   # on each host
+  python -m experiments.train ... --distributed=auto     # Cloud TPU pods, SLURM: the job is detected
 """
 
 from absl import app, flags
@@ -11,12 +15,23 @@ from experiments import cli
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for config.json, metrics, checkpoints and plots.")
 config_flags.DEFINE_config_file("config", None, "A config file from experiments/configs/.", lock_config=True)
+_DISTRIBUTED = flags.DEFINE_enum("distributed", "off", ["off", "auto", "flags"],
+                                 "Join a multi-process job: 'auto' detects it (Cloud TPU, SLURM), 'flags' takes "
+                                 "the three flags below (implied when they are given).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", "", "HOST:PORT of process 0, for a multi-process job.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", 0, "Processes in the multi-process job.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", -1, "This process's index in [0, num_processes).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
   del argv
+  from attention_jax import distributed  # pylint: disable=g-import-not-at-top
   from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  given = _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value >= 0
+  if _DISTRIBUTED.value != "off" or given:
+    cli.run_reporting_user_errors(distributed.initialize, _COORDINATOR.value, _NUM_PROCESSES.value,
+                                  _PROCESS_ID.value, _DISTRIBUTED.value == "auto")
   cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value)
 
 

@@ -110,6 +110,15 @@ def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
   for name in ("location", "action", "core", "glimpse"):
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(frames[name])) > 0, name
   assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(frames["baseline"])) == 0
+  # The baseline's squared error trains its head and, with baseline_trains_core (the default), core and glimpse
+  # networks too; never the two policies.
+  for trains_core in (True, False):
+    critic = agent.clone(baseline_trains_core=trains_core)
+    grads = jax.jit(jax.grad(lambda p, c=critic: jnp.sum(jnp.square(
+        1.0 - c.apply({"params": p}, games, noise)["baseline"]))))(params)["frames"]
+    largest = {name: max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grads[name])) for name in grads}
+    assert largest["baseline"] > 0 and largest["location"] == 0 and largest["action"] == 0
+    assert (largest["core"] > 0) == trains_core and (largest["glimpse"] > 0) == trains_core
   greedy = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32, greedy=True)
   play = jax.jit(greedy.apply)
   a = play({"params": params}, games, noise)
@@ -149,3 +158,19 @@ def test_catch_run_evaluates_fixed_games_and_draws_the_game(tmp_path):
   assert result["greedy_catch_rate"] == during_training["greedy_catch_rate"]
   for name in ("catch_game.gif", "catch_game.png", "catch_rate.png"):
     assert (tmp_path / "catch" / "plots" / name).stat().st_size > 1000
+
+
+def test_a_short_training_run_beats_random_play(tmp_path):
+  # 400 updates of 64 games (590,000 frames, under a minute on CPU) of a smaller agent with a larger learning rate
+  # and an entropy bonus; seeds 0, 1 and 2 reached 16.0%, 15.7% and 13.1% on the 1,000 evaluation games.
+  config = ram_catch.get_config()
+  config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64, entropy_weight=0.01)
+  config = helpers.with_overrides(config, {
+      "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "log_every_steps": 100,
+      "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
+  loop.train_and_evaluate(config, str(tmp_path / "catch"))
+  rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))
+  final = [r for r in rows if r["split"] == "test"][-1]
+  random_play = catch.random_policy_catch_rate()  # 1/12; over 1,000 games its standard deviation is 0.0087
+  assert final["num_examples"] == 1000
+  assert final["catch_rate"] > random_play + 0.032, final  # more than 3.6 standard deviations above random

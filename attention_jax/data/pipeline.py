@@ -4,6 +4,8 @@ Training batches come from a Grain `MapDataset`: indices shuffled afresh every e
 batches (the remainder of an epoch is dropped so shapes never change), then gathered from the arrays. Its iterator
 state (a small JSON dict) goes into every checkpoint, so a resumed run reads exactly the batches it would have read.
 Evaluation batches are padded to a fixed size and carry a `mask` (1 for real examples, 0 for padding).
+In a multi-process job every process computes the same global batch of indices and gathers only its own share
+of the rows (`distributed.process_rows`), so no process reads another's examples.
 """
 
 from typing import Callable, Iterator
@@ -11,6 +13,7 @@ from typing import Callable, Iterator
 import grain
 import numpy as np
 
+from attention_jax import distributed
 from attention_jax.errors import UserError
 
 Batch = dict
@@ -71,8 +74,10 @@ def train_dataset(arrays: dict, batch_size: int, seed: int, transform: Transform
   n = num_examples(arrays)
   if batch_size > n:
     raise UserError(f"config field batch_size={batch_size} is larger than the training set ({n} examples)")
+  rows = distributed.process_rows(batch_size)
   dataset = (grain.MapDataset.range(2**62).seed(seed)
              .map(_EpochBatches(n, batch_size, seed))
+             .map(lambda indices: indices[rows])
              .map(_gather(arrays)))
   return dataset.random_map(transform) if transform is not None else dataset
 
@@ -141,10 +146,11 @@ def bucketed_train_dataset(arrays: dict, bucket_of_example: np.ndarray, bucket_l
     raise UserError(f"config field batch_size={batch_size} is larger than every length bucket "
                     f"(bucket sizes {sizes}); lower it or use fewer data.buckets")
   gather = _gather(arrays)
+  rows = distributed.process_rows(batch_size)
 
   def cut(item):
     indices, bucket = item
-    batch = gather(indices)
+    batch = gather(indices[rows])
     length = bucket_lengths[bucket]
     return {k: (v[:, :length] if k in time_axis_keys else v) for k, v in batch.items()}
 

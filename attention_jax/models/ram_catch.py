@@ -6,11 +6,14 @@ Each frame t (the game runs inside the scan, so whole games are one compiled `nn
   g_t = glimpse network(rho(x_t, l_t), l_t)
   h_t = LSTM(h_{t-1}, g_t)
   a_t ~ softmax(W_a h_t)                   sampled with pre-drawn Gumbel noise (argmax of logits + noise)
-  b_t = w_b^T stop_gradient(h_t)           baseline of the return
+  b_t = w_b^T h_t                          baseline of the return (value of the game so far)
   x_{t+1}, r_t = catch.step(x_t, a_t)
 As in the classification RAM, the location policy reads the core state through `stop_gradient`: its REINFORCE
 term trains the location network alone, while the action policy's term trains action, core and glimpse networks.
-Every part of the agent learns from the reward alone.
+With `baseline_trains_core` (the default) the baseline's squared error also trains core and glimpse networks, as
+the value head of an actor-critic shares its trunk: a dense regression signal that teaches the core where ball and
+paddle are long before the policy gradient alone would; without it the baseline reads `stop_gradient(h_t)`.
+Every part of the agent learns from the final reward alone (no shaping).
 """
 
 import flax.linen as nn
@@ -32,6 +35,7 @@ class CatchFrame(nn.Module):
   core_size: int
   location_std: float
   greedy: bool
+  baseline_trains_core: bool
 
   @nn.compact
   def __call__(self, carry, noise):
@@ -49,12 +53,13 @@ class CatchFrame(nn.Module):
     logits = nn.Dense(catch.NUM_ACTIONS, name="action")(h)  # [b, 3]
     log_policy = jax.nn.log_softmax(logits)
     action = jnp.argmax(log_policy + (0.0 if self.greedy else action_noise), axis=-1)
-    baseline = nn.Dense(1, name="baseline")(jax.lax.stop_gradient(h))[:, 0]
+    baseline = nn.Dense(1, name="baseline")(h if self.baseline_trains_core else jax.lax.stop_gradient(h))[:, 0]
+    entropy = -jnp.sum(jnp.exp(log_policy) * log_policy, axis=-1)  # [b], of the action policy
     game, _, reward, done = jax.vmap(catch.step)(game, action)
     log_prob = gaussian_log_prob(loc, mean, self.location_std) + jnp.take_along_axis(
         log_policy, action[:, None], axis=1)[:, 0]
     out = {"location": loc, "action": action, "log_prob": log_prob, "baseline": baseline, "reward": reward,
-           "done": done, "frame": frames[..., 0]}
+           "done": done, "frame": frames[..., 0], "entropy": entropy}
     return (lstm_carry, game), out
 
 
@@ -68,6 +73,7 @@ class CatchAgent(nn.Module):
   core_size: int = 256
   location_std: float = 0.1
   greedy: bool = False
+  baseline_trains_core: bool = True
   unroll: int = 1
 
   @nn.compact
@@ -76,7 +82,8 @@ class CatchAgent(nn.Module):
     frames = nn.scan(CatchFrame, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1,
                      length=catch.FRAMES, unroll=self.unroll)(
                          self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
-                         self.glimpse_output, self.core_size, self.location_std, self.greedy, name="frames")
+                         self.glimpse_output, self.core_size, self.location_std, self.greedy,
+                         self.baseline_trains_core, name="frames")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     _, out = frames(((zeros, zeros), games), noise)
     return out

@@ -1,10 +1,12 @@
 """RAM plays Catch: REINFORCE with a learned baseline from the final reward alone (Mnih et al. 2014, Section 4.2).
 
 A training step plays `batch_size` complete games (each FRAMES = 23 frames) in parallel inside the compiled step:
-  loss = -sum_t log pi(l_t, a_t) (R_t - b_t) + sum_t (R_t - b_t)^2,   R_t = discount^(T - t) r_T
-with r_T = 1 if the ball was caught. The catch rate is the share of games caught. Evaluation plays
-`eval_games` fixed games (game i from a fixed key) with the sampled policy and with the greedy one (mean location,
-most likely action). Frames seen = step * batch_size * FRAMES.
+  loss = -sum_t log pi(l_t, a_t) (R_t - b_t) + sum_t (R_t - b_t)^2 - entropy_weight sum_t H(pi(. | h_t)),
+  R_t = discount^(T - t) r_T
+with r_T = 1 if the ball was caught. The entropy bonus (Williams & Peng 1991; 0 by default) keeps the action
+policy from turning deterministic before it has learned anything; it is not a reward. The catch rate is the share
+of games caught. Evaluation plays `eval_games` fixed games (game i from a fixed key) with the sampled policy and
+with the greedy one (mean location, most likely action). Frames seen = step * batch_size * FRAMES.
 """
 
 import os
@@ -14,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attention_jax import io_utils, reinforce
+from attention_jax import distributed, io_utils, reinforce
 from attention_jax.data import pipeline
 from attention_jax.envs import catch
 from attention_jax.errors import UserError, check_positive
@@ -31,7 +33,8 @@ def build_agent(model_config, greedy: bool = False) -> CatchAgent:
                     f"screen")
   return CatchAgent(glimpse_size=m.glimpse_size, num_scales=m.num_scales, glimpse_hidden=m.glimpse_hidden,
                     location_hidden=m.location_hidden, glimpse_output=m.glimpse_output, core_size=m.core_size,
-                    location_std=m.location_std, greedy=greedy, unroll=m.get("unroll", 1))
+                    location_std=m.location_std, greedy=greedy,
+                    baseline_trains_core=bool(m.get("baseline_trains_core", True)), unroll=m.get("unroll", 1))
 
 
 def play(agent, params, keys):
@@ -50,10 +53,14 @@ def build(config) -> Task:
   discount = float(config.model.get("discount", 1.0))
   if not 0.0 < discount <= 1.0:
     raise UserError(f"config field model.discount={discount} must lie in (0, 1]")
+  entropy_weight = float(config.model.get("entropy_weight", 0.0))
+  if entropy_weight < 0:
+    raise UserError(f"config field model.entropy_weight={entropy_weight} must be >= 0")
   batch_size, eval_games = config.batch_size, int(config.get("eval_games", 1000))
   check_positive("eval_games", eval_games)
   # Nothing to read: a step's "batch" only fixes how many games each device plays (keys come from the loop).
-  train_data = grain.MapDataset.range(2**62).map(lambda i: {"game": np.arange(batch_size, dtype=np.int32)})
+  rows = distributed.process_rows(batch_size)
+  train_data = grain.MapDataset.range(2**62).map(lambda i: {"game": np.arange(batch_size, dtype=np.int32)[rows]})
 
   def init(key):
     keys = jax.random.split(key, 2)
@@ -67,7 +74,9 @@ def build(config) -> Task:
     returns = reinforce.final_reward_returns(final, catch.FRAMES, discount)  # [b, T]
     rl = reinforce.reinforce_loss(out["log_prob"], returns, out["baseline"])
     bl = reinforce.baseline_loss(returns, out["baseline"])
-    sums = {"loss": jnp.sum(rl + bl), "reinforce": jnp.sum(rl), "baseline_mse": jnp.sum(bl) / catch.FRAMES,
+    entropy = jnp.sum(out["entropy"], axis=-1)  # [b]
+    sums = {"loss": jnp.sum(rl + bl - entropy_weight * entropy), "reinforce": jnp.sum(rl),
+            "baseline_mse": jnp.sum(bl) / catch.FRAMES, "action_entropy": jnp.sum(entropy) / catch.FRAMES,
             "catch_rate": jnp.sum(final), "baseline": jnp.sum(out["baseline"][:, 0]),
             "count": jnp.asarray(final.shape[0], jnp.float32)}
     return sums["loss"], sums

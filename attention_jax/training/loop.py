@@ -20,7 +20,7 @@ import ml_collections
 import optax
 from absl import logging
 
-from attention_jax import io_utils, tasks
+from attention_jax import distributed, io_utils, tasks
 from attention_jax.data import pipeline
 from attention_jax.errors import UserError, check_positive
 from attention_jax.training import checkpoint, metrics, optim, parallel, state as state_lib
@@ -65,7 +65,7 @@ def evaluate_split(task, par, eval_step, params_on_device, split: str) -> dict:
   """Averages the task's metric sums over every example of `split`."""
   totals = None
   for batch in task.eval_batches(split):
-    sums = eval_step(params_on_device, par.put_batch(batch))
+    sums = eval_step(params_on_device, par.put_batch(par.local_rows(batch)))
     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
   totals = {k: float(v) for k, v in par.get_replicated(totals).items()}
   return metrics.averages(totals)
@@ -172,7 +172,7 @@ def build_trainer(config) -> Trainer:
   par = parallel.DataParallel(config.parallel, config.num_devices)
   par.check_batch_size("batch_size", config.batch_size)
   par.check_batch_size("eval_batch_size", config.eval_batch_size)
-  task = tasks.build(config)
+  task = distributed.primary_first(tasks.build, config)  # process 0 prepares the data; the others then read it
   tx, schedule = optim.build_optimizer(config.optimizer, config.num_train_steps)
   train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
                                                 par.num_devices))
@@ -186,7 +186,9 @@ def train_and_evaluate(config, workdir: str):
   prepare_workdir(workdir)
   check_same_experiment(config, workdir)
   trainer = build_trainer(config)
-  io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+  primary = distributed.is_primary()  # in a multi-process job only process 0 writes files besides checkpoints
+  if primary:
+    io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
   task, par = trainer.task, trainer.par
   host_state = trainer.initial_state()
 
@@ -197,7 +199,7 @@ def train_and_evaluate(config, workdir: str):
     host_state = restored
     data_iter.set_state(data_state)
     logging.info("resuming at step %d", start)
-  writer = metrics.MetricWriter(workdir, start, config.num_train_steps)
+  writer = metrics.MetricWriter(workdir, start, config.num_train_steps, write=primary)
 
   train_step = trainer.train_step
   state = par.put_replicated(host_state)
@@ -207,9 +209,12 @@ def train_and_evaluate(config, workdir: str):
     nonlocal pending, pending_from
     if not pending:
       return
-    outputs = jax.device_get(pending)  # one transfer per log interval
-    if par.kind == "pmap":
-      outputs = jax.tree.map(lambda x: x[0], outputs)
+    if par.multi_process:
+      outputs = par.get_replicated(pending)
+    else:
+      outputs = jax.device_get(pending)  # one transfer per log interval
+      if par.kind == "pmap":
+        outputs = jax.tree.map(lambda x: x[0], outputs)
     bad = metrics.first_non_finite(outputs, pending_from + 1)
     if bad:
       raise NonFiniteError(f"non-finite {bad[1]} at step {bad[0]}; stopping. The newest checkpoint "
@@ -251,7 +256,7 @@ def train_and_evaluate(config, workdir: str):
   ckpt.close()
   writer.close()
   final = par.get_replicated(state)
-  if stop.signal is None:
+  if stop.signal is None and primary:
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
     plotting.training_curves(writer.rows, os.path.join(workdir, "plots", "training_curves.png"))
   return final

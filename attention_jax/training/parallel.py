@@ -6,6 +6,10 @@
   sharded `P('data')`, the state replicated `P()`, and XLA inserts the all-reduce itself.
 
 Both expose the same small interface, so the training loop does not care which one runs.
+
+In a multi-process job (`attention_jax.distributed`), ``sharding`` spans the devices of every process: each
+process passes only its share of a batch (`local_rows`) and `jax.make_array_from_process_local_data` assembles the
+global array; replicated values are read back from this process's own copy.
 """
 
 import functools
@@ -14,6 +18,7 @@ import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
+from attention_jax import distributed
 from attention_jax.errors import UserError, check_choice
 
 AXIS = "data"
@@ -25,7 +30,15 @@ class DataParallel:
 
   def __init__(self, kind: str, num_devices: int = 0):
     self.kind = check_choice("parallel", kind, KINDS)
-    available = jax.local_devices()
+    self.multi_process = jax.process_count() > 1
+    if self.multi_process:
+      if kind != "sharding" or num_devices:
+        raise UserError(f"a job of {jax.process_count()} processes runs with config fields parallel='sharding' "
+                        f"and num_devices=0 (all devices of all processes); got parallel={kind!r}, "
+                        f"num_devices={num_devices}")
+      available = jax.devices()
+    else:
+      available = jax.local_devices()
     if num_devices < 0 or num_devices > len(available):
       raise UserError(f"config field num_devices={num_devices} is out of range; this machine has "
                       f"{len(available)} device(s) (0 uses all)")
@@ -53,16 +66,28 @@ class DataParallel:
                             self._sharded)
     return jax.device_put(tree, self._replicated)
 
+  def local_rows(self, batch):
+    """This process's share of a global batch (the whole batch in a one-process run)."""
+    if not self.multi_process:
+      return batch
+    rows = distributed.process_rows(len(next(iter(batch.values()))))
+    return {k: v[rows] for k, v in batch.items()}
+
   def put_batch(self, batch):
+    """Places this process's rows of a batch (all rows in a one-process run), sharded over the devices."""
     if self.kind == "pmap":  # [batch, ...] -> [devices, batch/devices, ...]
       n = self.num_devices
       batch = jax.tree.map(lambda x: np.asarray(x).reshape(n, -1, *np.shape(x)[1:]), batch)
+    if self.multi_process:
+      return jax.tree.map(lambda x: jax.make_array_from_process_local_data(self._sharded, np.asarray(x)), batch)
     return jax.device_put(batch, self._sharded)
 
   def get_replicated(self, tree):
     """One host copy of replicated device values (for checkpoints and logs)."""
     if self.kind == "pmap":
       tree = jax.tree.map(lambda x: x[0], tree)
+    if self.multi_process:  # the global array spans other processes' devices: read this process's copy
+      return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
     return jax.device_get(tree)
 
   # Compilation -----------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ def get_config():
   c = base.base_config()
   c.task = "catch"
   c.model = dict(glimpse_size=6, num_scales=3, glimpse_hidden=128, location_hidden=128, glimpse_output=256,
-                 core_size=256, location_std=0.2, discount=1.0, unroll=1)
+                 core_size=256, location_std=0.2, discount=1.0, unroll=1,
+                 baseline_trains_core=True, entropy_weight=0.0)
   c.eval_games = 1000
   c.batch_size = 64  # games per update (1,472 frames)
   c.eval_batch_size = 500

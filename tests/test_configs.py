@@ -1,0 +1,87 @@
+"""Every row of the paper tables has a config with the paper's settings, and its model builds and runs on inputs
+of the row's size (traced with `jax.eval_shape`: shapes only, nothing compiled or downloaded)."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from attention_jax import models
+from attention_jax.tasks import ram as ram_task
+from experiments.configs import nmt_dates, nmt_tatoeba, nmt_wmt14, ram_catch, ram_cluttered, ram_mnist, \
+    ram_translated
+
+# (config module, argument) -> (canvas, clutter pieces, glimpses, glimpse size, scales, random glimpses);
+# Mnih et al. 2014, NIPS version, Tables 1 and 2.
+RAM_ROWS = {
+    **{(ram_mnist, str(n)): (28, 0, n, 8, 1, False) for n in range(2, 8)},
+    **{(ram_translated, str(n)): (60, 0, n, 12, 3, False) for n in (4, 6, 8)},
+    **{(ram_cluttered, f"60,{n}"): (60, 4, n, 12, 3, False) for n in (4, 6, 8)},
+    (ram_cluttered, "60,random"): (60, 4, 8, 12, 3, True),
+    **{(ram_cluttered, f"100,{n}"): (100, 8, n, 12, 4, False) for n in (4, 6, 8)},
+    (ram_cluttered, "100,random"): (100, 8, 8, 12, 4, True),
+}
+# Baselines: (module, argument) -> (canvas, clutter, model name, hidden units); the captions' conv net has 10x10
+# filters with stride 5, then 256 units (86 at 100x100).
+BASELINE_ROWS = {
+    (ram_translated, "fc"): (60, 0, "fc", 256), (ram_translated, "conv"): (60, 0, "conv", 256),
+    (ram_cluttered, "60,fc"): (60, 4, "fc", 256), (ram_cluttered, "60,conv"): (60, 4, "conv", 256),
+    (ram_cluttered, "100,fc"): (100, 8, "fc", 256), (ram_cluttered, "100,conv"): (100, 8, "conv", 86),
+}
+
+
+def canvas_of(c) -> int:
+  return int(c.data.get("canvas", 0)) or 28
+
+
+@pytest.mark.parametrize("row", list(RAM_ROWS), ids=lambda r: f"{r[0].__name__.split('.')[-1]}:{r[1]}")
+def test_ram_rows(row):
+  module, arg = row
+  canvas, clutter, glimpses, size, scales, random = RAM_ROWS[row]
+  c = module.get_config(arg)
+  assert (canvas_of(c), int(c.data.get("clutter", 0))) == (canvas, clutter)
+  m = c.model
+  assert (m.num_glimpses, m.glimpse_size, m.num_scales, m.random_glimpses) == (glimpses, size, scales, random)
+  assert (m.glimpse_hidden, m.location_hidden, m.glimpse_output, m.core_size) == (128, 128, 256, 256)
+  model = ram_task.build_model(m, canvas)
+  images = jnp.zeros((2, canvas, canvas, 1))
+  key = jax.random.PRNGKey(0)
+  noise = model.draw_noise(jax.random.split(key, 2))
+  params = jax.eval_shape(model.init, key, images, noise)
+  out = jax.eval_shape(model.apply, params, images, noise)
+  assert out["logits"].shape == (2, 10)
+  assert out["location"].shape == (2, glimpses, 2)
+
+
+@pytest.mark.parametrize("row", list(BASELINE_ROWS), ids=lambda r: f"{r[0].__name__.split('.')[-1]}:{r[1]}")
+def test_baseline_rows(row):
+  module, arg = row
+  canvas, clutter, name, hidden = BASELINE_ROWS[row]
+  c = module.get_config(arg)
+  assert (canvas_of(c), int(c.data.get("clutter", 0)), c.model.name, c.model.hidden) == (canvas, clutter, name,
+                                                                                            hidden)
+  if name == "conv":
+    assert (c.model.kernel_size, c.model.stride) == (10, 5)
+  model = models.build_classifier(c.model)
+  images = jnp.zeros((2, canvas, canvas, 1))
+  params = jax.eval_shape(model.init, jax.random.PRNGKey(0), images)
+  assert jax.eval_shape(model.apply, params, images).shape == (2, 10)
+
+
+@pytest.mark.parametrize("module,arg", [(nmt_dates, "rnnsearch"), (nmt_dates, "rnnencdec"),
+                                        (nmt_tatoeba, "rnnsearch"), (nmt_tatoeba, "rnnencdec"),
+                                        (nmt_wmt14, "rnnsearch"), (nmt_wmt14, "rnnencdec"),
+                                        (nmt_wmt14, "rnnsearch,paper"), (nmt_wmt14, "rnnencdec,paper")])
+def test_translation_configs(module, arg):
+  c = module.get_config(arg)
+  assert c.model.name == arg.split(",")[0]
+  if arg.endswith("paper"):  # Bahdanau et al. 2014, Section 4.2 and Appendix B
+    m = c.model
+    assert (m.embed, m.hidden, m.maxout, m.alignment) == (620, 1000, 500, 1000)
+    assert (c.data.src_vocab_size, c.data.tgt_vocab_size, c.batch_size) == (30000, 30000, 80)
+    o = c.optimizer
+    assert (o.name, o.eps, o.rho, o.clip_norm) == ("adadelta", 1e-6, 0.95, 1.0)
+
+
+def test_catch_config():
+  m = ram_catch.get_config().model  # Mnih et al. 2014, Section 4.2
+  assert (m.glimpse_size, m.num_scales, m.core_size) == (6, 3, 256)
