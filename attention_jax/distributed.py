@@ -8,10 +8,14 @@ collectively (each process calls save; the primary writes the replicated arrays)
 (index 0) writes config.json, metrics and plots (`is_primary`).
 """
 
+import itertools
+
 import jax
 from absl import logging
 
 from attention_jax.errors import UserError
+
+_barriers = itertools.count()
 
 
 def initialize(coordinator_address: str = "", num_processes: int = 0, process_id: int = -1,
@@ -54,15 +58,20 @@ def process_rows(global_rows: int) -> slice:
   return slice(index * share, (index + 1) * share)
 
 
-def primary_first(fn, *args):
+def primary_first(fn, *args, timeout_s: int = 7200):
   """Calls `fn(*args)` on process 0 before the others (e.g. preparing data into a folder they share, so they only
-  read it); without a job, just calls it."""
+  read it); without a job, just calls it.
+
+  The wait is a barrier of the coordination service (Orbax's), not a device collective: the first collective
+  over Gloo gives up when processes arrive more than 30 s apart, and preparing a dataset takes longer.
+  """
   if jax.process_count() == 1:
     return fn(*args)
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  from orbax.checkpoint import multihost  # pylint: disable=g-import-not-at-top
+  barrier, key = multihost.get_barrier_sync_fn(), f"attention_jax_primary_first_{next(_barriers)}"  # keys are unique
   if not is_primary():
-    multihost_utils.sync_global_devices("attention_jax: process 0 is done")
+    barrier(key=key, timeout_ms=timeout_s * 1000)
   result = fn(*args)
   if is_primary():
-    multihost_utils.sync_global_devices("attention_jax: process 0 is done")
+    barrier(key=key, timeout_ms=timeout_s * 1000)
   return result

@@ -1,7 +1,9 @@
 """The Colab notebook runs top to bottom on CPU with tiny settings (so it never rots). That running it again resumes
 its runs is the training loop's resume, tested in tests/test_preemption.py."""
 
+import json
 import os
+import sys
 
 import nbformat
 from nbclient import NotebookClient
@@ -15,8 +17,15 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
   monkeypatch.setenv("ATTENTION_JAX_NOTEBOOK_SMOKE", "1")
   monkeypatch.setenv("ATTENTION_JAX_NOTEBOOK_RUNS", str(tmp_path / "runs"))
   monkeypatch.setenv("XLA_FLAGS", helpers.SUBPROCESS_XLA_FLAGS)  # the kernel is a subprocess; see conftest
+  # A kernel spec of this very interpreter (the installed "python3" spec runs whatever `python` is on PATH).
+  spec = tmp_path / "jupyter" / "kernels" / "attention_jax_test"
+  spec.mkdir(parents=True)
+  (spec / "kernel.json").write_text(json.dumps({
+      "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+      "display_name": "attention_jax test", "language": "python"}))
+  monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
   notebook = nbformat.read(NOTEBOOK, as_version=4)
-  NotebookClient(notebook, timeout=600, kernel_name="python3",
+  NotebookClient(notebook, timeout=600, kernel_name="attention_jax_test",
                  resources={"metadata": {"path": helpers.REPO}}).execute()  # raises on any cell's error
 
   outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import signal
+import tempfile
 import time
 from typing import Callable
 
@@ -115,10 +116,9 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 def prepare_workdir(workdir: str) -> None:
   try:
     os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, ".write_test")
-    with open(probe, "w", encoding="utf-8") as f:
-      f.write("ok")
-    os.unlink(probe)
+    # A probe of its own per process: the processes of a multi-host job check the same workdir at once.
+    with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_test_"):
+      pass
   except OSError as e:
     raise UserError(f"--workdir={workdir} is not writable ({e.strerror})") from e
 
