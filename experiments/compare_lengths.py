@@ -1,8 +1,13 @@
 r"""BLEU (and exact match) by source length for several evaluated runs in one plot (Bahdanau et al., Figure 2).
 
   python -m experiments.compare_lengths --workdirs=/tmp/cmn_search,/tmp/cmn_encdec --out=/tmp/cmn_bleu_by_length.png
-Each workdir must hold the eval.json that `experiments.evaluate` writes for a translation run; the lines are named
-by the run's model (and the workdir when two runs share a model).
+Each workdir must hold the eval.json and translations_test.tsv that `experiments.evaluate` writes for a
+translation run; the lines are named by the run's model (and the workdir when two runs share a model).
+
+With two or more workdirs, every run after the first is also tested against the first (the baseline) bin by bin
+with the paired bootstrap (attention_jax.nmt.significance): a table on stdout and, beside --out, a JSON file
+(`cmn_bleu_by_length_significance.json` for the command above). The runs must have translated the same test
+sentences.
 """
 
 import json
@@ -14,6 +19,7 @@ from experiments import cli
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Evaluated translation workdirs.")
 _OUT = flags.DEFINE_string("out", None, "The PNG file to write.")
+_SIGNIFICANCE = flags.DEFINE_bool("significance", True, "Paired bootstrap of each run against the first one.")
 flags.mark_flags_as_required(["workdirs", "out"])
 
 
@@ -36,13 +42,66 @@ def load_curves(workdirs) -> dict:
   return curves
 
 
+def load_translations(workdir) -> dict:
+  """translations_test.tsv of an evaluated run: sources, references, hypotheses, source lengths; its BLEU tokenizer."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, "translations_test.tsv")
+  if not os.path.exists(path):
+    raise UserError(f"--workdirs entry {workdir} holds no translations_test.tsv; run experiments.evaluate on it "
+                    "first (or pass --nosignificance)")
+  with open(path, encoding="utf-8") as f:
+    rows = [line.rstrip("\n").split("\t") for line in f]
+  if any(len(r) != 4 or not r[3].isdigit() for r in rows):
+    raise UserError(f"{path} needs 4 tab-separated columns (source, reference, hypothesis, source length); it was "
+                    "written by an older experiments.evaluate: run it again on that workdir (or pass --nosignificance)")
+  with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+    tokenize = json.load(f)["data"].get("bleu_tokenize", "13a")
+  return {"source": [r[0] for r in rows], "reference": [r[1] for r in rows], "hypothesis": [r[2] for r in rows],
+          "length": [int(r[3]) for r in rows], "tokenize": tokenize}
+
+
+def significance(workdirs, curves: dict) -> dict:
+  """Each run after the first against the first, bin by bin (bins of the first run's eval.json)."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  from attention_jax.nmt import significance as sig  # pylint: disable=g-import-not-at-top
+  names = list(curves)
+  base = load_translations(workdirs[0])
+  bins = [(b["min_len"], b["max_len"]) for b in curves[names[0]]]
+  report = {"baseline": names[0], "tokenize": base["tokenize"], "systems": {}}
+  for workdir, name in zip(workdirs[1:], names[1:]):
+    other = load_translations(workdir)
+    if (other["source"], other["reference"], other["length"]) != (base["source"], base["reference"],
+                                                                 base["length"]):
+      raise UserError(f"--workdirs entries {workdirs[0]} and {workdir} translated different test sentences "
+                      "(their translations_test.tsv differ in source, reference or length); compare runs of one "
+                      "data config")
+    if other["tokenize"] != base["tokenize"]:
+      raise UserError(f"--workdirs entries {workdirs[0]} and {workdir} use different data.bleu_tokenize "
+                      f"({base['tokenize']!r} vs {other['tokenize']!r})")
+    report["systems"][name] = sig.paired_bleu_by_length(base["length"], base["hypothesis"], other["hypothesis"],
+                                                        base["reference"], bins, base["tokenize"])
+  return report
+
+
 def main(argv):
   del argv
-  from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-  curves = cli.run_reporting_user_errors(load_curves, _WORKDIRS.value)
+  from attention_jax import io_utils, plotting  # pylint: disable=g-import-not-at-top
+  workdirs = _WORKDIRS.value
+  curves = cli.run_reporting_user_errors(load_curves, workdirs)
   print(plotting.bleu_by_length(curves, _OUT.value))
   for name, rows in curves.items():
     print(name, " ".join(f"{r['min_len']}-{r['max_len']}:{r['bleu']:.1f}" for r in rows))
+  if _SIGNIFICANCE.value and len(workdirs) > 1:
+    report = cli.run_reporting_user_errors(significance, workdirs, curves)
+    path = os.path.splitext(_OUT.value)[0] + "_significance.json"
+    io_utils.atomic_write_json(path, report)
+    print(f"paired bootstrap against {report['baseline']} (BLEU gap, p-value; {path}):")
+    for name, rows in report["systems"].items():
+      print(name)
+      for r in rows:
+        where = "all" if r["min_len"] is None else f"{r['min_len']}-{r['max_len']}"
+        print(f"  {where:>7} n={r['sentences']:<5d} {r['baseline_bleu']:5.1f} -> {r['system_bleu']:5.1f}  "
+              f"gap {r['gap']:+5.1f}  p={r['p_value']:.3f}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,41 @@ def test_bleu_by_length_equals_sacrebleu_on_each_bin():
   assert rows[1]["bleu"] == pytest.approx(sacrebleu.corpus_bleu([hyps[0], hyps[2]], [[refs[0], refs[2]]]).score)
 
 
+def _corrupted(sentence: str, rate: float, rng) -> str:
+  return " ".join(f"w{rng.integers(1000, 2000)}" if rng.random() < rate else w for w in sentence.split())
+
+
+def test_paired_bootstrap_finds_the_gap_only_where_there_is_one():
+  from attention_jax.nmt import significance  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  lengths = rng.integers(3, 21, size=400)
+  refs = [" ".join(f"w{rng.integers(0, 60)}" for _ in range(n)) for n in lengths]
+  # Short sentences: both systems corrupt 30% of the words (independently); long ones: the system only 10%.
+  baseline = [_corrupted(r, 0.3, rng) for r in refs]
+  system = [_corrupted(r, 0.3 if n < 10 else 0.1, rng) for r, n in zip(refs, lengths)]
+  rows = significance.paired_bleu_by_length(lengths, baseline, system, refs, [(0, 9), (10, 20)], "13a")
+  short, long, everything = rows
+  assert (short["min_len"], short["max_len"], long["min_len"], everything["min_len"]) == (0, 9, 10, None)
+  assert short["sentences"] + long["sentences"] == everything["sentences"] == 400
+  members = [i for i, n in enumerate(lengths) if n >= 10]
+  for key, hyps in (("baseline_bleu", baseline), ("system_bleu", system)):
+    expected = sacrebleu.corpus_bleu([hyps[i] for i in members], [[refs[i] for i in members]]).score
+    assert long[key] == pytest.approx(expected)
+  assert long["gap"] == pytest.approx(long["system_bleu"] - long["baseline_bleu"])
+  assert long["gap"] > 20 and long["p_value"] < 0.01  # a real gap
+  assert abs(short["gap"]) < 5 and short["p_value"] > 0.05  # chance
+  assert 0 < long["system_ci"] < 10 and 0 < long["baseline_ci"] < 10
+
+
+def test_compare_lengths_refuses_translations_without_the_length_column(tmp_path):
+  from experiments import compare_lengths  # pylint: disable=g-import-not-at-top
+  (tmp_path / "translations_test.tsv").write_text("a b\tx y\tx y\n", encoding="utf-8")
+  with pytest.raises(UserError, match="older experiments.evaluate"):
+    compare_lengths.load_translations(str(tmp_path))
+  with pytest.raises(UserError, match="holds no translations_test.tsv"):
+    compare_lengths.load_translations(str(tmp_path / "nope"))
+
+
 def test_bucketed_batches_have_fixed_shapes_and_cover_each_epoch_once():
   from attention_jax.data import pipeline  # pylint: disable=g-import-not-at-top
   buckets = np.array([0, 1, 1, 2, 0, 1, 2, 2, 1, 0, 1, 2, 0] * 5)
@@ -175,18 +210,25 @@ def test_train_and_evaluate_binaries_write_bleu_translations_and_heatmaps(tmp_pa
   rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(workdir, "translations_test.tsv"),
                                                            encoding="utf-8")]
   assert len(rows) == 40
-  assert all(len(r) == 3 for r in rows)  # source, reference, hypothesis (maybe empty)
+  assert all(len(r) == 4 for r in rows)  # source, reference, hypothesis (maybe empty), source length in tokens
   hyps = [r[2] for r in rows]
   expected = sacrebleu.corpus_bleu(hyps, [[r[1] for r in rows]], tokenize="char").score
   assert report["bleu"] == pytest.approx(expected)
   assert 0 <= report["alignment_accuracy"] <= 1 and 0 <= report["exact_match"] <= 1
   assert sum(r["sentences"] for r in report["bleu_by_source_length"]) == 40
+  for b in report["bleu_by_source_length"]:  # the length column puts every sentence in its reported bin
+    assert sum(b["min_len"] <= int(r[3]) <= b["max_len"] for r in rows) == b["sentences"]
   for name in ("alignment_0.png", "alignment_1.png", "bleu_by_length.png", "training_curves.png"):
     assert os.path.getsize(os.path.join(workdir, "plots", name)) > 1000
   out = str(tmp_path / "both.png")
   result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={workdir},{workdir}", f"--out={out}")
   assert result.returncode == 0 and os.path.getsize(out) > 1000, result.stderr[-2000:]
   assert "rnnsearch (dates)" in result.stdout
+  with open(str(tmp_path / "both_significance.json"), encoding="utf-8") as f:
+    tested = json.load(f)  # the run against itself: no gap anywhere, every sentence counted once in "all"
+  by_bin = tested["systems"]["rnnsearch (dates)"]
+  assert tested["baseline"] == "rnnsearch" and all(r["gap"] == 0 for r in by_bin)
+  assert by_bin[-1]["min_len"] is None and by_bin[-1]["sentences"] == 40
   result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={tmp_path}", f"--out={out}")
   assert result.returncode == 2 and "holds no eval.json" in result.stderr
 

@@ -222,7 +222,7 @@ def build(config) -> Task:
       members = [i for i, n in enumerate(data["src_len"]) if row["min_len"] <= n <= row["max_len"]]
       row["exact_match"] = float(exact[members].mean())
     io_utils.atomic_write_text(os.path.join(workdir, f"translations_{split}.tsv"), "".join(
-        f"{s}\t{r}\t{h}\n" for s, r, h in zip(sources, references, hypotheses)))
+        f"{s}\t{r}\t{h}\t{n}\n" for s, r, h, n in zip(sources, references, hypotheses, data["src_len"])))
     report = {"bleu": bleu.score, "decoded_exact_match": float(exact.mean()),
               "decode": decode_config.method if decode_config.method == "greedy" else
               f"beam {decode_config.beam_size}, alpha {decode_config.length_penalty}",
