@@ -85,9 +85,7 @@ def _small_translation_config():
 def nmt_small_train():
   """Training pairs/s of the small RNNsearch above (the issue's target: 3,000 pairs/s on 2 CPU cores)."""
   config = _small_translation_config()
-  from benchmarks import harness  # pylint: disable=g-import-not-at-top
-  # 200 untimed steps (1.5 epochs) so that every bucket is compiled before the clock starts.
-  timing = harness.time_training(config, windows=_WINDOWS.value, steps_per_window=_STEPS.value, warmup_steps=200)
+  timing = _time(config, warmup_steps=200)  # 1.5 epochs: every bucket is compiled before the clock starts
   return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
 
 
@@ -157,9 +155,10 @@ BENCHMARKS = {"mnist_fc_train": mnist_fc_train, "ram_mnist_train": ram_mnist_tra
               "ram_catch_train": ram_catch_train}
 
 
-def _time(config):
+def _time(config, warmup_steps: int = 0):
   from benchmarks import harness  # pylint: disable=g-import-not-at-top
-  return harness.time_training(config, windows=_WINDOWS.value, steps_per_window=_STEPS.value)
+  return harness.time_training(config, windows=_WINDOWS.value, steps_per_window=_STEPS.value,
+                               warmup_steps=warmup_steps)
 
 
 def _common(timing, config):

@@ -1,6 +1,6 @@
 r"""BLEU (and exact match) by source length for several evaluated runs in one plot (Bahdanau et al., Figure 2).
 
-  python -m experiments.compare_lengths --workdirs=/tmp/cmn_search,/tmp/cmn_encdec --out=/tmp/cmn_bleu_by_length.png
+  python -m experiments.compare_lengths --workdirs=/tmp/cmn_encdec,/tmp/cmn_search --out=/tmp/cmn_bleu_by_length.png
 Each workdir must hold the eval.json and translations_test.tsv that `experiments.evaluate` writes for a
 translation run; the lines are named by the run's model (and the workdir when two runs share a model).
 
@@ -88,11 +88,12 @@ def main(argv):
   from attention_jax import io_utils, plotting  # pylint: disable=g-import-not-at-top
   workdirs = _WORKDIRS.value
   curves = cli.run_reporting_user_errors(load_curves, workdirs)
+  tested = _SIGNIFICANCE.value and len(workdirs) > 1
+  report = cli.run_reporting_user_errors(significance, workdirs, curves) if tested else None  # before any write
   print(plotting.bleu_by_length(curves, _OUT.value))
   for name, rows in curves.items():
     print(name, " ".join(f"{r['min_len']}-{r['max_len']}:{r['bleu']:.1f}" for r in rows))
-  if _SIGNIFICANCE.value and len(workdirs) > 1:
-    report = cli.run_reporting_user_errors(significance, workdirs, curves)
+  if report:
     path = os.path.splitext(_OUT.value)[0] + "_significance.json"
     io_utils.atomic_write_json(path, report)
     print(f"paired bootstrap against {report['baseline']} (BLEU gap, p-value; {path}):")

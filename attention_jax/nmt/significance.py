@@ -1,10 +1,11 @@
 """Is one translation system's BLEU really ahead of another's, bin by bin of source length?
 
 Koehn's (2004) paired bootstrap resampling, as sacrebleu implements it (`sacrebleu.significance.PairedTest`,
-the Moses test: 1,000 resamples of the bin's sentences, fixed seed): both systems are scored on the same
-resampled sentences, and the p-value is the share of resamples whose absolute BLEU difference exceeds its mean
-over the resamples by more than the observed absolute difference (two-sided; (count + 1) / (samples + 1)). Bahdanau et al. (2014, Figure 2) compare RNNsearch and RNNencdec by
-sentence length; this puts an error bar on each point of that comparison.
+the Moses test: 1,000 resamples of the bin's sentences, fixed seed). Both systems are scored on the same
+resampled sentences; the p-value is the share of resamples whose absolute BLEU difference exceeds its mean over
+the resamples by more than the observed absolute difference (two-sided; (count + 1) / (samples + 1)).
+Bahdanau et al. (2014, Figure 2) compare RNNsearch and RNNencdec by sentence length; this puts an error bar on
+each point of that comparison.
 """
 
 import numpy as np
