@@ -214,13 +214,13 @@ def catch_game(frames, locations, actions, caught: bool, glimpse_size: int, num_
 
 
 def catch_curve(points: dict, path: str) -> str | None:
-  """Catch rate against frames seen; points: {split: [(frames, rate)]}."""
+  """Catch rate against frames seen; points: {label: [(frames, rate)]}, one line per label."""
   if not any(points.values()):
     return None
   fig, ax = plt.subplots(figsize=(5.5, 3.5))
-  for split, pts in sorted(points.items()):
+  for label, pts in points.items():
     if pts:
-      ax.plot(*zip(*pts), label=split, marker="." if len(pts) < 30 else None)
+      ax.plot(*zip(*pts), label=label, marker="." if len(pts) < 30 else None)
   ax.set_xlabel("frames seen")
   ax.set_ylabel("catch rate")
   ax.set_ylim(0, 1)

@@ -140,7 +140,7 @@ def nmt_paper_train():
 
 
 def ram_catch_train():
-  """RAM playing Catch (6x6 retina, 3 scales, 256 LSTM units), 64 games of 23 frames per update: frames/s."""
+  """RAM playing Catch (6x6 retina, 3 scales, LSTM 256), the config's 256 games of 23 frames per update: frames/s."""
   from experiments.configs import ram_catch  # pylint: disable=g-import-not-at-top
   config = ram_catch.get_config()
   timing = _time(config)

@@ -136,6 +136,7 @@ def tiny_catch_config(**overrides):
   c.log_every_steps = 1
   c.eval_every_steps = 3
   c.checkpoint_every_steps = 3
+  c.optimizer.cooldown_steps = 0
   return helpers.with_overrides(c, overrides)
 
 
@@ -166,7 +167,8 @@ def test_a_short_training_run_beats_random_play(tmp_path):
   config = ram_catch.get_config()
   config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64, entropy_weight=0.01)
   config = helpers.with_overrides(config, {
-      "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "log_every_steps": 100,
+      "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "optimizer.cooldown_steps": 0,
+      "log_every_steps": 100,
       "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
   loop.train_and_evaluate(config, str(tmp_path / "catch"))
   rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))

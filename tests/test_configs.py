@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import pytest
 
 from attention_jax import models
+from attention_jax.envs import catch
 from attention_jax.tasks import ram as ram_task
+from attention_jax.training import optim
 from experiments.configs import nmt_dates, nmt_tatoeba, nmt_wmt14, ram_catch, ram_cluttered, ram_mnist, \
     ram_translated
 
@@ -93,5 +95,9 @@ def test_translation_configs(module, arg):
 
 
 def test_catch_config():
-  m = ram_catch.get_config().model  # Mnih et al. 2014, Section 4.2
+  c = ram_catch.get_config()
+  m = c.model  # Mnih et al. 2014, Section 4.2
   assert (m.glimpse_size, m.num_scales, m.core_size) == (6, 3, 256)
+  assert abs(c.num_train_steps * c.batch_size * catch.FRAMES - 20e6) < 0.01 * 20e6  # the paper's 20 million frames
+  schedule = optim.build_schedule(c.optimizer, c.num_train_steps)
+  assert float(schedule(0)) == pytest.approx(c.optimizer.learning_rate) and float(schedule(c.num_train_steps)) == 0.0

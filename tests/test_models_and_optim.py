@@ -87,6 +87,18 @@ def test_linear_schedule_anneals_to_zero_with_warmup():
   np.testing.assert_allclose([schedule(s) for s in (0, 5, 10, 60, 110)], [0.0, 0.1, 0.2, 0.1, 0.0], atol=1e-7)
 
 
+def test_constant_schedule_with_cooldown_is_constant_until_its_last_steps():
+  # warmup 10, constant 0.2 until step 80, then linear to 0 at step 110 (the run's end)
+  schedule = optim.build_schedule(opt_config(learning_rate=0.2, warmup_steps=10, cooldown_steps=30), 110)
+  np.testing.assert_allclose([schedule(s) for s in (0, 5, 10, 50, 80, 95, 110)],
+                             [0.0, 0.1, 0.2, 0.2, 0.2, 0.1, 0.0], atol=1e-7)
+  # Before the cooldown starts it is the plain constant schedule: a run without one resumes into one exactly.
+  plain = optim.build_schedule(opt_config(learning_rate=0.2, warmup_steps=10), 110)
+  assert all(float(schedule(s)) == float(plain(s)) for s in range(81))
+  whole_run = optim.build_schedule(opt_config(learning_rate=0.2, cooldown_steps=110), 110)
+  np.testing.assert_allclose([whole_run(s) for s in (0, 55, 110)], [0.2, 0.1, 0.0], atol=1e-7)
+
+
 def test_sgd_momentum_and_clipping_follow_their_formulas():
   tx, _ = optim.build_optimizer(opt_config(learning_rate=0.1, momentum=0.9, clip_norm=1.0), 100)
   params = {"w": jnp.array([1.0, 1.0])}
@@ -120,6 +132,9 @@ def test_adam_matches_optax():
     ({"learning_rate": 0.0}, "optimizer.learning_rate=0.0 must be positive"),
     ({"warmup_steps": 100}, r"optimizer.warmup_steps=100 must lie in \[0, num_train_steps=100\)"),
     ({"clip_norm": -1.0}, "optimizer.clip_norm=-1.0 must be >= 0"),
+    ({"schedule": "cosine", "cooldown_steps": 10}, "optimizer.cooldown_steps=10 needs optimizer.schedule='constant'"),
+    ({"warmup_steps": 10, "cooldown_steps": 91},
+     r"optimizer.cooldown_steps=91 must lie in \[0, num_train_steps - warmup_steps = 90\]"),
 ])
 def test_bad_optimizer_fields(kw, message):
   with pytest.raises(UserError, match=message):

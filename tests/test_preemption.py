@@ -32,7 +32,7 @@ FAMILIES = {
 }
 COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
           "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",
-          "--config.optimizer.schedule=constant", "--config.keep_checkpoints=2"]
+          "--config.optimizer.schedule=constant", "--config.optimizer.cooldown_steps=0", "--config.keep_checkpoints=2"]
 
 
 def train_args(family, workdir):

@@ -105,8 +105,10 @@ def build(config) -> Task:
              plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
                                  os.path.join(plots_dir, "catch_game.gif"))]
     rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
-    points = {split: [(frames_seen(r["step"], batch_size), r["catch_rate"]) for r in rows
-                      if r["split"] == split and "catch_rate" in r] for split in ("train", "test")}
+    curves = {"train (sampled)": ("train", "catch_rate"), "evaluation, sampled": ("test", "catch_rate"),
+              "evaluation, greedy": ("test", "greedy_catch_rate")}
+    points = {label: [(frames_seen(r["step"], batch_size), r[key]) for r in rows if r["split"] == split and key in r]
+              for label, (split, key) in curves.items()}
     paths.append(plotting.catch_curve(points, os.path.join(plots_dir, "catch_rate.png")))
     return [p for p in paths if p]
 

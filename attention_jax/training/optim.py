@@ -2,7 +2,9 @@
 
 Optimizers: SGD (with momentum, optionally Nesterov), Adam, Adadelta (Zeiler 2012; Bahdanau et al. use
 rho=0.95, eps=1e-6). Schedules: constant, linear annealing to 0 over the run (Mnih et al.), cosine decay; each may
-start with a linear warmup. `clip_norm > 0` rescales gradients to at most that global norm first;
+start with a linear warmup. A constant schedule may end with a linear cooldown to 0 over its last `cooldown_steps`
+(warmup-stable-decay: Hu et al. 2024, Haegele et al. 2024); until the cooldown starts it is the constant schedule, so a
+run trained without one can be resumed with one. `clip_norm > 0` rescales gradients to at most that global norm first;
 `weight_decay > 0` adds wd * w to the gradient.
 """
 
@@ -21,8 +23,18 @@ def build_schedule(cfg, num_train_steps: int) -> optax.Schedule:
   if not 0 <= warmup < num_train_steps:
     raise UserError(f"config field optimizer.warmup_steps={warmup} must lie in [0, num_train_steps="
                     f"{num_train_steps})")
+  cooldown = int(cfg.get("cooldown_steps", 0))
+  if cooldown and cfg.schedule != "constant":
+    raise UserError(f"config field optimizer.cooldown_steps={cooldown} needs optimizer.schedule='constant' (got "
+                    f"{cfg.schedule!r}, which decays already)")
+  if not 0 <= cooldown <= num_train_steps - warmup:
+    raise UserError(f"config field optimizer.cooldown_steps={cooldown} must lie in [0, num_train_steps - "
+                    f"warmup_steps = {num_train_steps - warmup}]")
   decay_steps = num_train_steps - warmup
-  if cfg.schedule == "constant":
+  if cfg.schedule == "constant" and cooldown:
+    main = optax.join_schedules([optax.constant_schedule(cfg.learning_rate),
+                                 optax.linear_schedule(cfg.learning_rate, 0.0, cooldown)], [decay_steps - cooldown])
+  elif cfg.schedule == "constant":
     main = optax.constant_schedule(cfg.learning_rate)
   elif cfg.schedule == "linear":
     main = optax.linear_schedule(cfg.learning_rate, 0.0, decay_steps)

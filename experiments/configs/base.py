@@ -28,6 +28,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.learning_rate = 0.1
   c.optimizer.schedule = "constant"  # constant | linear (to 0) | cosine
   c.optimizer.warmup_steps = 0
+  c.optimizer.cooldown_steps = 0  # constant schedule only: linear decay to 0 over the last cooldown_steps
   c.optimizer.momentum = 0.9
   c.optimizer.nesterov = False
   c.optimizer.b1 = 0.9
