@@ -168,8 +168,7 @@ def test_a_short_training_run_beats_random_play(tmp_path):
   config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64, entropy_weight=0.01)
   config = helpers.with_overrides(config, {
       "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "optimizer.cooldown_steps": 0,
-      "log_every_steps": 100,
-      "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
+      "log_every_steps": 100, "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
   loop.train_and_evaluate(config, str(tmp_path / "catch"))
   rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))
   final = [r for r in rows if r["split"] == "test"][-1]

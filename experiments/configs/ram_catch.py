@@ -7,8 +7,8 @@ Run:
 Paper: about 85% of balls caught after 20 million frames. Frames seen = step * batch_size * 23.
 Measured here (2 CPU cores, 1,000 evaluation games, sampled / greedy policy) after 20.0 million frames (step
 3,400): seed 0 75.3% / 82.0% (84.5% greedy at 19.1 million), seed 1 (--config.seed=1) 66.6% / 69.8%, seed 2
-65.8% / 65.2% (--config.seed=2). Random play catches 8.3%. The earlier config (64 games per update, Adam 3e-4 constant) ended at
-85.5% and 60.7% greedy for seeds 0 and 1. README.md has the table and the commands.
+65.8% / 65.2% (--config.seed=2). Random play catches 8.3%. The earlier config (64 games per update, Adam 3e-4
+constant) ended at 85.5% and 60.7% greedy for seeds 0 and 1. README.md has the table and the commands.
 """
 
 from experiments.configs import base
