@@ -7,7 +7,10 @@ import pytest
 
 from attention_jax import io_utils
 from attention_jax.envs import catch
+from attention_jax.errors import UserError
+from attention_jax.models import glimpse
 from attention_jax.models.ram_catch import CatchAgent
+from attention_jax.tasks import catch as catch_task
 from attention_jax.training import loop
 from experiments.configs import ram_catch
 from tests import helpers
@@ -126,6 +129,82 @@ def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
   np.testing.assert_array_equal(a["action"], b["action"])  # greedy play ignores the noise
 
 
+def test_each_policy_term_uses_a_baseline_fixed_before_its_choice():
+  agent = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  keys = jax.random.split(jax.random.PRNGKey(3), 6)
+  games = jax.vmap(catch.reset)(keys)
+  location_noise, action_noise = agent.draw_noise(keys)
+  params = jax.jit(agent.init)(jax.random.PRNGKey(4), games, (location_noise, action_noise))["params"]
+  play = jax.jit(lambda n: agent.apply({"params": params}, games, (n, action_noise)))
+  out = play(location_noise)
+  # l_t is drawn from h_{t-1}: its baseline is the same head read there, b_{t-1} (the head's bias at t = 0).
+  np.testing.assert_allclose(out["baseline_before"][:, 1:], out["baseline"][:, :-1], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(out["baseline_before"][:, 0], np.full(6, params["frames"]["baseline"]["bias"][0]))
+  # Moving frame t's glimpse changes b_t, which has seen it, and never the baseline that l_t is judged against.
+  t = 5
+  moved = play(location_noise.at[:, t].add(5.0))
+  np.testing.assert_array_equal(moved["baseline_before"][:, :t + 1], out["baseline_before"][:, :t + 1])
+  assert float(jnp.abs(moved["baseline"][:, t] - out["baseline"][:, t]).max()) > 1e-4
+  # The task's surrogate pairs log pi(l_t) with b_{t-1} and log pi(a_t) with b_t.
+  config = tiny_catch_config()
+  task = catch_task.build(config)
+  task_params = jax.jit(task.init)(jax.random.PRNGKey(5))
+  _, sums = jax.jit(task.loss)(task_params, None, keys)
+  played = jax.jit(lambda p: catch_task.play(catch_task.build_agent(config.model), p, keys))(task_params)
+  advantage = played["reward"][:, -1:] - played["baseline_before"]
+  expected = -np.sum(played["location_log_prob"] * advantage
+                     + played["action_log_prob"] * (played["reward"][:, -1:] - played["baseline"]))
+  np.testing.assert_allclose(float(sums["reinforce"]), expected, rtol=1e-5)
+
+
+def test_ball_in_fovea_is_the_ball_inside_the_finest_patch():
+  # Location (0, 0) puts the 6x6 patch on rows and columns 9..14; (-1, -1) on -3..2 (partly off the screen).
+  out = {"location": jnp.array([[[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [-1.0, -1.0], [-1.0, -1.0]]]),
+         "ball": jnp.array([[[9, 14], [15, 12], [8, 10], [0, 0], [2, 3]]])}
+  np.testing.assert_array_equal(catch_task.ball_in_fovea(out, 6), [[1, 0, 0, 1, 0]])
+  # Against the glimpse sensor itself: the ball alone on the screen shows in the finest scale exactly when inside.
+  rng = np.random.default_rng(0)
+  balls = rng.integers(0, 24, (200, 2))
+  locations = rng.uniform(-1, 1, (200, 2)).astype(np.float32)
+  got = catch_task.ball_in_fovea({"location": jnp.asarray(locations)[None], "ball": jnp.asarray(balls)[None]}, 6)
+  for i in range(200):
+    screen = np.zeros((24, 24, 1), np.float32)
+    screen[balls[i, 0], balls[i, 1]] = 1.0
+    seen = float(glimpse.glimpse_sensor(jnp.asarray(screen), jnp.asarray(locations[i]), 6, 1).max())
+    assert seen == float(got[0, i]), (balls[i], locations[i])
+
+
+def test_fixed_glimpse_reference_equals_a_numpy_replay_of_the_ball():
+  keys = [jax.random.fold_in(jax.random.PRNGKey(7), i) for i in range(300)]
+  hits = 0
+  for key in keys:  # the evaluation's games of seed 0, ball paths replayed in NumPy from the rules
+    game = catch.reset(jax.random.fold_in(key, 0))
+    col, dx = int(game.ball_col), int(game.ball_dx)
+    for row in range(catch.FRAMES):
+      hits += 9 <= row <= 14 and 9 <= col <= 14  # the centre glimpse's 6x6 patch covers rows and columns 9..14
+      col += dx
+      if col < 0 or col >= catch.SIZE:
+        col, dx = (1 if col < 0 else catch.SIZE - 2), -dx
+  expected = hits / (300 * catch.FRAMES)
+  assert catch_task.fixed_glimpse_ball_in_fovea((0.0, 0.0), 6, num_games=300) == pytest.approx(expected, abs=1e-6)
+  assert 0.05 < expected < 0.11  # the ball crosses the centre rows in 6 of 23 frames, and then not always there
+  # A glimpse on the top-left corner only sees the ball on its first 3 rows, when it starts in columns 0..2.
+  assert catch_task.fixed_glimpse_ball_in_fovea((-1.0, -1.0), 6, num_games=300) < expected
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("glimpse_pooling", "median", "model.glimpse_pooling='median': expected one of"),
+    ("discount", 0.0, r"model.discount=0.0 must lie in \(0, 1\]"),
+    ("entropy_weight", -0.1, "model.entropy_weight=-0.1 must be >= 0"),
+    ("glimpse_size", 30, "model.glimpse_size=30 is larger than the 24x24 screen"),
+])
+def test_bad_catch_fields(tmp_path, field, value, message):
+  config = tiny_catch_config(num_devices=1)
+  config.model[field] = value
+  with pytest.raises(UserError, match=message):
+    loop.train_and_evaluate(config, str(tmp_path / "w"))
+
+
 def tiny_catch_config(**overrides):
   c = ram_catch.get_config()
   c.model.update(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
@@ -153,7 +232,7 @@ def test_catch_run_evaluates_fixed_games_and_draws_the_game(tmp_path):
   loop.train_and_evaluate(tiny_catch_config(num_devices=1), workdir)
   result = loop.evaluate_checkpoint(workdir)
   during_training = [r for r in io_utils.read_json_lines(f"{workdir}/metrics.jsonl") if r["split"] == "test"][-1]
-  assert result["num_examples"] == 40 and 0 <= result["catch_rate"] <= 1
+  assert result["num_examples"] == 40 and 0 <= result["catch_rate"] <= 1 and 0 <= result["greedy_ball_in_fovea"] <= 1
   # The same 40 games and policy noise every time: the evaluation at the end of training agrees.
   assert result["catch_rate"] == during_training["catch_rate"]
   assert result["greedy_catch_rate"] == during_training["greedy_catch_rate"]
@@ -162,16 +241,18 @@ def test_catch_run_evaluates_fixed_games_and_draws_the_game(tmp_path):
 
 
 def test_a_short_training_run_beats_random_play(tmp_path):
-  # 400 updates of 64 games (590,000 frames, under a minute on CPU) of a smaller agent with a larger learning rate
-  # and an entropy bonus; seeds 0, 1 and 2 reached 16.0%, 15.7% and 13.1% on the 1,000 evaluation games.
+  # 400 updates of 64 games (590,000 frames, about 15 s on 2 cores) of a smaller agent with twice the config's
+  # learning rate; seeds 0, 1 and 2 reached 25.1% / 31.2%, 23.6% / 25.2% and 18.6% / 19.5% (sampled / greedy) on
+  # the 1,000 evaluation games. Random play catches 1/12 = 8.3%, with a standard deviation of 0.87 points over
+  # 1,000 games: 15% is 7.7 standard deviations above it.
   config = ram_catch.get_config()
-  config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64, entropy_weight=0.01)
+  config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64)
   config = helpers.with_overrides(config, {
       "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "optimizer.cooldown_steps": 0,
       "log_every_steps": 100, "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
   loop.train_and_evaluate(config, str(tmp_path / "catch"))
   rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))
   final = [r for r in rows if r["split"] == "test"][-1]
-  random_play = catch.random_policy_catch_rate()  # 1/12; over 1,000 games its standard deviation is 0.0087
+  assert catch.random_policy_catch_rate() == pytest.approx(1 / 12)
   assert final["num_examples"] == 1000
-  assert final["catch_rate"] > random_play + 0.032, final  # more than 3.6 standard deviations above random
+  assert final["catch_rate"] > 0.15 and final["greedy_catch_rate"] > 0.15, final

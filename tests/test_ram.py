@@ -17,8 +17,8 @@ from experiments.configs import ram_mnist
 from tests import helpers
 
 
-def numpy_glimpse(image, loc, g, k):
-  """Plain NumPy: crop each scale's square (zeros outside the image), then average-pool it to g x g."""
+def numpy_glimpse(image, loc, g, k, pooling="mean"):
+  """Plain NumPy: crop each scale's square (zeros outside the image), then average- or max-pool it to g x g."""
   h, w, c = image.shape
   out = []
   for i in range(k):
@@ -32,19 +32,35 @@ def numpy_glimpse(image, loc, g, k):
         y, x = top + r, left + q
         if 0 <= y < h and 0 <= x < w:
           crop[r, q] = image[y, x]
-    out.append(crop.reshape(g, f, g, f, c).mean(axis=(1, 3)))
+    out.append(getattr(np, pooling)(crop.reshape(g, f, g, f, c), axis=(1, 3)))
   return np.stack(out)
 
 
 LOCATIONS = [(0, 0), (-1, -1), (1, 1), (-1, 1), (1, -1), (0, -1), (1, 0), (0.37, -0.81), (-0.99, 0.5)]
 
 
+@pytest.mark.parametrize("pooling", ["mean", "max"])
 @pytest.mark.parametrize("size,g,k", [(28, 8, 1), (28, 8, 2), (60, 12, 3), (37, 5, 2), (100, 12, 4)])
-def test_glimpse_sensor_equals_numpy_crop_pad_pool(size, g, k):
+def test_glimpse_sensor_equals_numpy_crop_pad_pool(size, g, k, pooling):
   image = np.random.default_rng(size).integers(0, 256, (size, size, 1)).astype(np.float32)
   for loc in LOCATIONS:
-    got = glimpse.glimpse_sensor(jnp.asarray(image), jnp.asarray(loc, jnp.float32), g, k)
-    np.testing.assert_allclose(got, numpy_glimpse(image, loc, g, k), rtol=1e-6, atol=1e-4, err_msg=str(loc))
+    got = glimpse.glimpse_sensor(jnp.asarray(image), jnp.asarray(loc, jnp.float32), g, k, pooling)
+    np.testing.assert_allclose(got, numpy_glimpse(image, loc, g, k, pooling), rtol=1e-6, atol=1e-4,
+                               err_msg=str(loc))
+
+
+def test_max_pooling_keeps_a_one_pixel_ball_at_full_strength_at_every_scale():
+  screen = np.zeros((24, 24, 1), np.float32)
+  screen[13, 10] = 1.0  # Catch's ball
+  mean = glimpse.glimpse_sensor(jnp.asarray(screen), jnp.zeros(2), 6, 3)
+  high = glimpse.glimpse_sensor(jnp.asarray(screen), jnp.zeros(2), 6, 3, "max")
+  # Scale i pools 2^i x 2^i pixels: the mean shrinks the ball to 1, 1/4, 1/16; the max keeps 1 in the cell holding it.
+  np.testing.assert_allclose([float(mean[i].max()) for i in range(3)], [1.0, 0.25, 0.0625])
+  np.testing.assert_array_equal([float(high[i].max()) for i in range(3)], [1.0, 1.0, 1.0])
+  np.testing.assert_array_equal(np.argwhere(np.asarray(high[2, :, :, 0])), [[3, 2]])  # rows 12-15, columns 8-11
+  np.testing.assert_array_equal(np.asarray(high) > 0, np.asarray(mean) > 0)
+  with pytest.raises(ValueError, match="pooling='median'"):
+    glimpse.glimpse_sensor(jnp.asarray(screen), jnp.zeros(2), 6, 3, "median")
 
 
 def test_glimpse_centre_of_28x28_reads_the_middle_pixels():

@@ -3,8 +3,10 @@
 Locations are (row, column) pairs in [-1, 1]: (0, 0) is the image centre, (-1, -1) its top-left corner and
 (1, 1) its bottom-right corner. Location l maps to the pixel coordinate c = (l + 1) / 2 * size, and the patch of
 width w at l covers pixels [start, start + w) in each dimension with start = floor(c - w / 2 + 1/2). The k patches
-have widths g_w, 2 g_w, 4 g_w, ...; patch i is average-pooled by 2^i down to g_w x g_w. Pixels outside the image
-read as zero. The result for one image is [k, g_w, g_w, channels].
+have widths g_w, 2 g_w, 4 g_w, ...; patch i is pooled by 2^i down to g_w x g_w: averaged (`pooling="mean"`, the
+default, right for digits) or maxed (`pooling="max"`, for sparse binary screens such as Catch's, where averaging
+shrinks a 1-pixel ball to 1/16 at the third scale). Pixels outside the image read as zero. The result for one image
+is [k, g_w, g_w, channels].
 """
 
 import jax
@@ -32,9 +34,15 @@ def pad_images(images: jnp.ndarray, glimpse_size: int, num_scales: int) -> jnp.n
   return jnp.pad(images.astype(jnp.float32), ((0, 0), (p, p), (p, p), (0, 0)))
 
 
+POOLINGS = ("mean", "max")
+
+
 def extract_glimpse(padded: jnp.ndarray, loc: jnp.ndarray, image_hw, glimpse_size: int,
-                    num_scales: int) -> jnp.ndarray:
+                    num_scales: int, pooling: str = "mean") -> jnp.ndarray:
   """rho(x, l) from one padded image [h + 2p, w + 2p, c] -> [num_scales, glimpse_size, glimpse_size, c]."""
+  if pooling not in POOLINGS:
+    raise ValueError(f"pooling={pooling!r}: expected one of {POOLINGS}")
+  reduce = jnp.mean if pooling == "mean" else jnp.max
   p = glimpse_padding(glimpse_size, num_scales)
   c = padded.shape[-1]
   patches = []
@@ -42,17 +50,19 @@ def extract_glimpse(padded: jnp.ndarray, loc: jnp.ndarray, image_hw, glimpse_siz
     width, factor = glimpse_size * 2 ** i, 2 ** i
     start = patch_starts(loc, image_hw, width) + p  # in [p - width/2, p + size - width/2]: always inside
     patch = jax.lax.dynamic_slice(padded, (start[0], start[1], 0), (width, width, c))
-    patches.append(patch.reshape(glimpse_size, factor, glimpse_size, factor, c).mean(axis=(1, 3)))
+    patches.append(reduce(patch.reshape(glimpse_size, factor, glimpse_size, factor, c), axis=(1, 3)))
   return jnp.stack(patches)  # [num_scales, g, g, c]
 
 
-def glimpse_sensor(image: jnp.ndarray, loc: jnp.ndarray, glimpse_size: int, num_scales: int) -> jnp.ndarray:
+def glimpse_sensor(image: jnp.ndarray, loc: jnp.ndarray, glimpse_size: int, num_scales: int,
+                   pooling: str = "mean") -> jnp.ndarray:
   """rho(x, l) for one image [h, w, c] and location [2] -> [num_scales, glimpse_size, glimpse_size, c] float32."""
   padded = pad_images(image[None], glimpse_size, num_scales)[0]
-  return extract_glimpse(padded, loc, image.shape[:2], glimpse_size, num_scales)
+  return extract_glimpse(padded, loc, image.shape[:2], glimpse_size, num_scales, pooling)
 
 
-def batched_glimpse_sensor(padded_images, locs, image_hw, glimpse_size: int, num_scales: int):
+def batched_glimpse_sensor(padded_images, locs, image_hw, glimpse_size: int, num_scales: int,
+                           pooling: str = "mean"):
   """rho for a batch of padded images [b, H, W, c] and locs [b, 2] -> [b, num_scales, g, g, c]."""
-  return jax.vmap(extract_glimpse, in_axes=(0, 0, None, None, None))(padded_images, locs, image_hw, glimpse_size,
-                                                                     num_scales)
+  return jax.vmap(extract_glimpse, in_axes=(0, 0, None, None, None, None))(padded_images, locs, image_hw,
+                                                                           glimpse_size, num_scales, pooling)

@@ -33,11 +33,12 @@ class GlimpseNetwork(nn.Module):
   location_hidden: int = 128
   output_size: int = 256
   pixel_scale: float = 255.0  # pixels are divided by this (uint8 digits: 255; Catch's 0/1 screens: 1)
+  pooling: str = "mean"  # how coarser scales are pooled: "mean" or "max" (glimpse.extract_glimpse)
 
   @nn.compact
   def __call__(self, padded_images, locs, image_hw):
-    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, self.glimpse_size,
-                                         self.num_scales)  # [b, k, g, g, c]
+    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, self.glimpse_size, self.num_scales,
+                                         self.pooling)  # [b, k, g, g, c]
     rho = rho.reshape(rho.shape[0], -1) / self.pixel_scale  # pixels in [0, 1]
     h_g = nn.relu(nn.Dense(self.glimpse_hidden, name="what")(rho))
     h_l = nn.relu(nn.Dense(self.location_hidden, name="where")(locs))

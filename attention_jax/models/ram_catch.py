@@ -8,6 +8,10 @@ Each frame t (the game runs inside the scan, so whole games are one compiled `nn
   a_t ~ softmax(W_a h_t)                   sampled with pre-drawn Gumbel noise (argmax of logits + noise)
   b_t = w_b^T h_t                          baseline of the return (value of the game so far)
   x_{t+1}, r_t = catch.step(x_t, a_t)
+Each policy's REINFORCE term uses the baseline of the state its choice was made from: a_t is drawn from h_t and
+uses b_t, but l_t is drawn from h_{t-1} and uses b_{t-1} = w_b^T h_{t-1} (output `baseline_before`). Pairing
+l_t with b_t would be biased: b_t has already seen the glimpse at l_t, so the surrogate would push the location
+policy away from exactly those glimpses that make the outcome predictable.
 As in the classification RAM, the location policy reads the core state through `stop_gradient`: its REINFORCE
 term trains the location network alone, while the action policy's term trains action, core and glimpse networks.
 With `baseline_trains_core` (the default) the baseline's squared error also trains core and glimpse networks, as
@@ -36,6 +40,7 @@ class CatchFrame(nn.Module):
   location_std: float
   greedy: bool
   baseline_trains_core: bool
+  pooling: str
 
   @nn.compact
   def __call__(self, carry, noise):
@@ -46,20 +51,26 @@ class CatchFrame(nn.Module):
     loc = mean if self.greedy else jax.lax.stop_gradient(
         jnp.clip(mean + self.location_std * location_noise, -1.0, 1.0))
     frames = jax.vmap(catch.render)(game)  # [b, 24, 24, 1]
+    ball = jnp.stack([game.ball_row, game.ball_col], axis=-1)  # [b, 2], the ball on the screen this glimpse reads
     padded = glimpse.pad_images(frames, self.glimpse_size, self.num_scales)
     g = GlimpseNetwork(self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
-                       self.glimpse_output, pixel_scale=1.0, name="glimpse")(padded, loc, frames.shape[1:3])
+                       self.glimpse_output, pixel_scale=1.0, pooling=self.pooling,
+                       name="glimpse")(padded, loc, frames.shape[1:3])
     lstm_carry, h = nn.OptimizedLSTMCell(self.core_size, name="core")(lstm_carry, g)
     logits = nn.Dense(catch.NUM_ACTIONS, name="action")(h)  # [b, 3]
     log_policy = jax.nn.log_softmax(logits)
     action = jnp.argmax(log_policy + (0.0 if self.greedy else action_noise), axis=-1)
-    baseline = nn.Dense(1, name="baseline")(h if self.baseline_trains_core else jax.lax.stop_gradient(h))[:, 0]
+    baseline_head = nn.Dense(1, name="baseline")  # one head, read before (b_{t-1}) and after (b_t) the glimpse
+    baseline = baseline_head(h if self.baseline_trains_core else jax.lax.stop_gradient(h))[:, 0]  # [b]
+    baseline_before = baseline_head(jax.lax.stop_gradient(h_prev))[:, 0]  # [b]; only used as l_t's baseline
     entropy = -jnp.sum(jnp.exp(log_policy) * log_policy, axis=-1)  # [b], of the action policy
     game, _, reward, done = jax.vmap(catch.step)(game, action)
-    log_prob = gaussian_log_prob(loc, mean, self.location_std) + jnp.take_along_axis(
-        log_policy, action[:, None], axis=1)[:, 0]
-    out = {"location": loc, "action": action, "log_prob": log_prob, "baseline": baseline, "reward": reward,
-           "done": done, "frame": frames[..., 0], "entropy": entropy}
+    location_log_prob = gaussian_log_prob(loc, mean, self.location_std)  # [b]
+    action_log_prob = jnp.take_along_axis(log_policy, action[:, None], axis=1)[:, 0]  # [b]
+    out = {"location": loc, "action": action, "log_prob": location_log_prob + action_log_prob,
+           "location_log_prob": location_log_prob, "action_log_prob": action_log_prob, "baseline": baseline,
+           "baseline_before": baseline_before, "reward": reward, "done": done, "frame": frames[..., 0],
+           "ball": ball, "entropy": entropy}
     return (lstm_carry, game), out
 
 
@@ -74,6 +85,7 @@ class CatchAgent(nn.Module):
   location_std: float = 0.1
   greedy: bool = False
   baseline_trains_core: bool = True
+  pooling: str = "mean"  # of the coarser glimpse scales: "mean" or "max"
   unroll: int = 1
 
   @nn.compact
@@ -83,7 +95,7 @@ class CatchAgent(nn.Module):
                      length=catch.FRAMES, unroll=self.unroll)(
                          self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
                          self.glimpse_output, self.core_size, self.location_std, self.greedy,
-                         self.baseline_trains_core, name="frames")
+                         self.baseline_trains_core, self.pooling, name="frames")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     _, out = frames(((zeros, zeros), games), noise)
     return out

@@ -1,12 +1,15 @@
 """RAM plays Catch: REINFORCE with a learned baseline from the final reward alone (Mnih et al. 2014, Section 4.2).
 
 A training step plays `batch_size` complete games (each FRAMES = 23 frames) in parallel inside the compiled step:
-  loss = -sum_t log pi(l_t, a_t) (R_t - b_t) + sum_t (R_t - b_t)^2 - entropy_weight sum_t H(pi(. | h_t)),
+  loss = -sum_t [log pi(l_t) (R_t - b_{t-1}) + log pi(a_t) (R_t - b_t)] + sum_t (R_t - b_t)^2
+         - entropy_weight sum_t H(pi(. | h_t)),
   R_t = discount^(T - t) r_T
 with r_T = 1 if the ball was caught. The entropy bonus (Williams & Peng 1991; 0 by default) keeps the action
 policy from turning deterministic before it has learned anything; it is not a reward. The catch rate is the share
 of games caught. Evaluation plays `eval_games` fixed games (game i from a fixed key) with the sampled policy and
-with the greedy one (mean location, most likely action). Frames seen = step * batch_size * FRAMES.
+with the greedy one (mean location, most likely action), and reports for the greedy one how often the ball lies
+inside the finest patch of the glimpse (`greedy_ball_in_fovea`, a share of all frames): whether the agent looks at
+the ball or reads it off the coarser scales. Frames seen = step * batch_size * FRAMES.
 """
 
 import os
@@ -20,6 +23,7 @@ from attention_jax import distributed, io_utils, reinforce
 from attention_jax.data import pipeline
 from attention_jax.envs import catch
 from attention_jax.errors import UserError, check_positive
+from attention_jax.models import glimpse
 from attention_jax.models.ram_catch import CatchAgent
 from attention_jax.tasks.base import Task
 
@@ -31,10 +35,14 @@ def build_agent(model_config, greedy: bool = False) -> CatchAgent:
   if m.glimpse_size > catch.SIZE:
     raise UserError(f"config field model.glimpse_size={m.glimpse_size} is larger than the {catch.SIZE}x{catch.SIZE} "
                     f"screen")
+  pooling = m.get("glimpse_pooling", "mean")
+  if pooling not in glimpse.POOLINGS:
+    raise UserError(f"config field model.glimpse_pooling={pooling!r}: expected one of {glimpse.POOLINGS}")
   return CatchAgent(glimpse_size=m.glimpse_size, num_scales=m.num_scales, glimpse_hidden=m.glimpse_hidden,
                     location_hidden=m.location_hidden, glimpse_output=m.glimpse_output, core_size=m.core_size,
                     location_std=m.location_std, greedy=greedy,
-                    baseline_trains_core=bool(m.get("baseline_trains_core", True)), unroll=m.get("unroll", 1))
+                    baseline_trains_core=bool(m.get("baseline_trains_core", True)), pooling=pooling,
+                    unroll=m.get("unroll", 1))
 
 
 def play(agent, params, keys):
@@ -42,6 +50,30 @@ def play(agent, params, keys):
   games = jax.vmap(lambda k: catch.reset(jax.random.fold_in(k, 0)))(keys)
   noise = agent.draw_noise(jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys))
   return agent.apply({"params": params}, games, noise)
+
+
+def ball_in_fovea(out, glimpse_size: int):
+  """1 where the ball lies inside the finest (glimpse_size x glimpse_size) patch of that frame's glimpse: [b, T]."""
+  start = glimpse.patch_starts(out["location"], (catch.SIZE, catch.SIZE), glimpse_size)  # [b, T, 2]
+  inside = (out["ball"] >= start) & (out["ball"] < start + glimpse_size)
+  return jnp.all(inside, axis=-1).astype(jnp.float32)
+
+
+def fixed_glimpse_ball_in_fovea(location, glimpse_size: int = 6, num_games: int = 1000, seed: int = 0) -> float:
+  """The share of frames whose ball lies in the finest patch of a glimpse held still at `location` (row, column in
+  [-1, 1]), over the evaluation's `num_games` games of `seed`: the reference for `greedy_ball_in_fovea`. The ball's
+  path does not depend on the paddle, so the games are played with 'stay'."""
+  keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed + 7), i))(jnp.arange(num_games))
+
+  def ball_path(key):  # [T, 2]
+    def frame(game, _):
+      ball = jnp.stack([game.ball_row, game.ball_col])
+      return catch.step(game, jnp.int32(1))[0], ball
+    return jax.lax.scan(frame, catch.reset(jax.random.fold_in(key, 0)), None, length=catch.FRAMES)[1]
+
+  balls = jax.vmap(ball_path)(keys)  # [games, T, 2]
+  locations = jnp.broadcast_to(jnp.asarray(location, jnp.float32), balls.shape)
+  return float(jnp.mean(ball_in_fovea({"location": locations, "ball": balls}, glimpse_size)))
 
 
 def frames_seen(step: int, batch_size: int) -> int:
@@ -72,7 +104,9 @@ def build(config) -> Task:
     out = play(agent, params, keys)
     final = out["reward"][:, -1]  # [b]; every game ends on its last frame
     returns = reinforce.final_reward_returns(final, catch.FRAMES, discount)  # [b, T]
-    rl = reinforce.reinforce_loss(out["log_prob"], returns, out["baseline"])
+    # l_t was chosen before its glimpse (baseline b_{t-1}), a_t after it (baseline b_t): see models/ram_catch.py.
+    rl = (reinforce.reinforce_loss(out["location_log_prob"], returns, out["baseline_before"])
+          + reinforce.reinforce_loss(out["action_log_prob"], returns, out["baseline"]))
     bl = reinforce.baseline_loss(returns, out["baseline"])
     entropy = jnp.sum(out["entropy"], axis=-1)  # [b]
     sums = {"loss": jnp.sum(rl + bl - entropy_weight * entropy), "reinforce": jnp.sum(rl),
@@ -86,8 +120,10 @@ def build(config) -> Task:
     game_keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 7), i))(batch["index"])
     w = batch["mask"]
     sampled = play(agent, params, game_keys)["reward"][:, -1]
-    greedy = play(greedy_agent, params, game_keys)["reward"][:, -1]
-    return {"catch_rate": jnp.sum(sampled * w), "greedy_catch_rate": jnp.sum(greedy * w), "count": jnp.sum(w)}
+    greedy_out = play(greedy_agent, params, game_keys)
+    fovea = jnp.mean(ball_in_fovea(greedy_out, agent.glimpse_size), axis=-1)  # [b], share of the game's frames
+    return {"catch_rate": jnp.sum(sampled * w), "greedy_catch_rate": jnp.sum(greedy_out["reward"][:, -1] * w),
+            "greedy_ball_in_fovea": jnp.sum(fovea * w), "count": jnp.sum(w)}
 
   def eval_batches(split):
     del split  # games are generated: one fixed set of `eval_games` games
