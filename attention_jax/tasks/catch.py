@@ -4,8 +4,9 @@ A training step plays `batch_size` complete games (each FRAMES = 23 frames) in p
   loss = -sum_t [log pi(l_t) (R_t - b_{t-1}) + log pi(a_t) (R_t - b_t)] + sum_t (R_t - b_t)^2
          - entropy_weight sum_t H(pi(. | h_t)),
   R_t = discount^(T - t) r_T
-with r_T = 1 if the ball was caught. The entropy bonus (Williams & Peng 1991; 0 by default) keeps the action
-policy from turning deterministic before it has learned anything; it is not a reward. The catch rate is the share
+with r_T = 1 if the ball was caught. The entropy bonus (Williams & Peng 1991; 0 unless the config sets it, as
+ram_catch.py does) keeps the action policy from turning deterministic, early before it has learned anything and
+late, when a policy locked into one action leaves REINFORCE nothing to learn from; it is not a reward. The catch rate is the share
 of games caught. Evaluation plays `eval_games` fixed games (game i from a fixed key) with the sampled policy and
 with the greedy one (mean location, most likely action), and reports for the greedy one how often the ball lies
 inside the finest patch of the glimpse (`greedy_ball_in_fovea`, a share of all frames): whether the agent looks at
@@ -52,6 +53,11 @@ def play(agent, params, keys):
   return agent.apply({"params": params}, games, noise)
 
 
+def evaluation_game_keys(seed: int, indices):
+  """Key of evaluation game i: the same game (and policy noise) in every evaluation of a run with this seed."""
+  return jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed + 7), i))(indices)
+
+
 def ball_in_fovea(out, glimpse_size: int):
   """1 where the ball lies inside the finest (glimpse_size x glimpse_size) patch of that frame's glimpse: [b, T]."""
   start = glimpse.patch_starts(out["location"], (catch.SIZE, catch.SIZE), glimpse_size)  # [b, T, 2]
@@ -63,7 +69,7 @@ def fixed_glimpse_ball_in_fovea(location, glimpse_size: int = 6, num_games: int 
   """The share of frames whose ball lies in the finest patch of a glimpse held still at `location` (row, column in
   [-1, 1]), over the evaluation's `num_games` games of `seed`: the reference for `greedy_ball_in_fovea`. The ball's
   path does not depend on the paddle, so the games are played with 'stay'."""
-  keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed + 7), i))(jnp.arange(num_games))
+  keys = evaluation_game_keys(seed, jnp.arange(num_games))
 
   def ball_path(key):  # [T, 2]
     def frame(game, _):
@@ -117,7 +123,7 @@ def build(config) -> Task:
 
   def evaluate(params, batch, keys):
     del keys  # game i is the same in every evaluation: its key is fold_in(fixed key, i)
-    game_keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 7), i))(batch["index"])
+    game_keys = evaluation_game_keys(config.seed, batch["index"])
     w = batch["mask"]
     sampled = play(agent, params, game_keys)["reward"][:, -1]
     greedy_out = play(greedy_agent, params, game_keys)
@@ -132,7 +138,7 @@ def build(config) -> Task:
   def make_pictures(params, plots_dir):
     """One game as an animated GIF and a PNG strip with the glimpse boxes, and catch rate against frames seen."""
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 7), i))(jnp.arange(1))
+    keys = evaluation_game_keys(config.seed, jnp.arange(1))
     out = jax.device_get(jax.jit(lambda p, k: play(agent, p, k))(params, keys))
     frames, locations, actions = out["frame"][0], out["location"][0], out["action"][0]
     caught = bool(out["reward"][0, -1] > 0)
