@@ -175,9 +175,8 @@ def test_ball_in_fovea_is_the_ball_inside_the_finest_patch():
 
 
 def test_fixed_glimpse_reference_equals_a_numpy_replay_of_the_ball():
-  keys = [jax.random.fold_in(jax.random.PRNGKey(7), i) for i in range(300)]
   hits = 0
-  for key in keys:  # the evaluation's games of seed 0, ball paths replayed in NumPy from the rules
+  for key in catch_task.evaluation_game_keys(0, jnp.arange(300)):  # ball paths replayed in NumPy from the rules
     game = catch.reset(jax.random.fold_in(key, 0))
     col, dx = int(game.ball_col), int(game.ball_dx)
     for row in range(catch.FRAMES):
@@ -253,6 +252,5 @@ def test_a_short_training_run_beats_random_play(tmp_path):
   loop.train_and_evaluate(config, str(tmp_path / "catch"))
   rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))
   final = [r for r in rows if r["split"] == "test"][-1]
-  assert catch.random_policy_catch_rate() == pytest.approx(1 / 12)
   assert final["num_examples"] == 1000
   assert final["catch_rate"] > 0.15 and final["greedy_catch_rate"] > 0.15, final

@@ -6,11 +6,11 @@ A training step plays `batch_size` complete games (each FRAMES = 23 frames) in p
   R_t = discount^(T - t) r_T
 with r_T = 1 if the ball was caught. The entropy bonus (Williams & Peng 1991; 0 unless the config sets it, as
 ram_catch.py does) keeps the action policy from turning deterministic, early before it has learned anything and
-late, when a policy locked into one action leaves REINFORCE nothing to learn from; it is not a reward. The catch rate is the share
-of games caught. Evaluation plays `eval_games` fixed games (game i from a fixed key) with the sampled policy and
-with the greedy one (mean location, most likely action), and reports for the greedy one how often the ball lies
-inside the finest patch of the glimpse (`greedy_ball_in_fovea`, a share of all frames): whether the agent looks at
-the ball or reads it off the coarser scales. Frames seen = step * batch_size * FRAMES.
+late, when a policy locked into one action leaves REINFORCE nothing to learn from; it is not a reward. The catch
+rate is the share of games caught. Evaluation plays `eval_games` fixed games (game i from a fixed key) with the
+sampled policy and with the greedy one (mean location, most likely action), and reports for the greedy one how often
+the ball lies inside the finest patch of the glimpse (`greedy_ball_in_fovea`, a share of all frames): whether the
+agent looks at the ball or reads it off the coarser scales. Frames seen = step * batch_size * FRAMES.
 """
 
 import os
