@@ -3,13 +3,19 @@
 At each of T steps (Section 3.1, Figure 1):
   glimpse network   g_t = relu(Linear(h_g) + Linear(h_l)),  h_g = relu(Linear(rho(x, l_t))), h_l = relu(Linear(l_t))
   core network      h_t = relu(Linear(h_{t-1}) + Linear(g_t))          (or an LSTM core)
-  location policy   l_{t+1} ~ N(mu_t, sigma^2 I),  mu_t = Linear(h_t) (optionally tanh), clipped to [-1, 1]
+  location policy   l_{t+1} ~ N(mu_t, sigma^2 I),  mu_t = Linear(h_t) (optionally tanh); the sensor reads clip(l, -1, 1)
   baseline          b_t = Linear(h_t), regressed onto the reward
 and after the last glimpse the action network gives class logits = Linear(h_T).
 
 The first location l_1 is drawn from the policy at h_0 = 0. The policy and the baseline read the core state through
 `stop_gradient`, and the sampled location is a constant to the rest of the model: REINFORCE trains the location
 network alone, and the classification loss trains glimpse, core and action networks alone.
+The Gaussian sample is the policy's action, and its score is the Gaussian's, d log N(l; mu, sigma^2) / d mu =
+(l - mu) / sigma^2, which is unbiased (Eq. 2 of the paper needs E[score] = 0). Clipping to the image is part of the
+environment, not of the policy: the glimpse sensor and the location network read clip(l, -1, 1) (a glimpse centred
+outside the image sees the border, as at l = +-1). The score of the clipped point, which this code used until
+November 2026, is biased near the border: the clipped sample has point masses at -1 and 1 that a density ignores
+(with mu = 0.9 and sigma = 0.17, E[score] = -1.1 instead of 0; `tests/test_ram.py` checks both on a bandit).
 The T steps are one `nn.scan`, batched; randomness comes in as pre-drawn standard normal (or uniform) noise.
 """
 
@@ -23,6 +29,21 @@ from attention_jax.models import glimpse
 def gaussian_log_prob(x, mean, std):
   """log N(x; mean, std^2 I) summed over the last axis (the two location coordinates)."""
   return jnp.sum(-0.5 * jnp.square((x - mean) / std) - jnp.log(std) - 0.5 * jnp.log(2 * jnp.pi), axis=-1)
+
+
+def sample_location(mean, std: float, noise):
+  """The location policy's action l = mean + std * noise and its log-probability, for REINFORCE.
+
+  Args:
+    mean: <float32>[batch, 2] the policy's mean mu (differentiable).
+    std: the policy's standard deviation sigma.
+    noise: <float32>[batch, 2] standard normal noise.
+  Returns:
+    (location, log_prob): <float32>[batch, 2] clip(l, -1, 1), what the sensor reads (a constant to the model), and
+    <float32>[batch] log N(l; mu, sigma^2 I) of the unclipped sample l, whose gradient in mu is unbiased.
+  """
+  sample = jax.lax.stop_gradient(mean + std * noise)
+  return jnp.clip(sample, -1.0, 1.0), gaussian_log_prob(sample, mean, std)
 
 
 class GlimpseNetwork(nn.Module):
@@ -89,8 +110,7 @@ class GlimpseStep(nn.Module):
       log_prob = jnp.zeros(loc.shape[0])
     else:
       mean = jnp.tanh(heads[:, :2]) if self.tanh_mean else heads[:, :2]  # [b, 2]
-      loc = jax.lax.stop_gradient(jnp.clip(mean + self.location_std * noise, -1.0, 1.0))
-      log_prob = gaussian_log_prob(loc, mean, self.location_std)  # [b]
+      loc, log_prob = sample_location(mean, self.location_std, noise)  # [b, 2], [b]
     g = self.glimpse_net(padded_images, loc, image_hw)
     carry, h = self.core_net(carry, g)
     return carry, {"location": loc, "mean": mean, "log_prob": log_prob, "baseline": baseline, "h": h}

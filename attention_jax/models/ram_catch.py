@@ -2,7 +2,8 @@
 policy and a softmax policy over the game's 3 actions, all trained by REINFORCE from the final reward.
 
 Each frame t (the game runs inside the scan, so whole games are one compiled `nn.scan` over frames):
-  l_t ~ N(mu(h_{t-1}), sigma^2 I)         location policy (tanh mean), clipped to [-1, 1]
+  l_t ~ N(mu(h_{t-1}), sigma^2 I)         location policy (tanh mean); the sensor reads clip(l_t, -1, 1), and
+                                          the score is of the unclipped sample (unbiased; `ram.sample_location`)
   g_t = glimpse network(rho(x_t, l_t), l_t)
   h_t = LSTM(h_{t-1}, g_t)
   a_t ~ softmax(W_a h_t)                   sampled with pre-drawn Gumbel noise (argmax of logits + noise)
@@ -26,7 +27,7 @@ import jax.numpy as jnp
 
 from attention_jax.envs import catch
 from attention_jax.models import glimpse
-from attention_jax.models.ram import GlimpseNetwork, gaussian_log_prob
+from attention_jax.models.ram import GlimpseNetwork, gaussian_log_prob, sample_location
 
 
 class CatchFrame(nn.Module):
@@ -48,8 +49,10 @@ class CatchFrame(nn.Module):
     location_noise, action_noise = noise  # [b, 2], [b, 3]
     h_prev = lstm_carry[1]
     mean = jnp.tanh(nn.Dense(2, name="location")(jax.lax.stop_gradient(h_prev)))  # [b, 2]
-    loc = mean if self.greedy else jax.lax.stop_gradient(
-        jnp.clip(mean + self.location_std * location_noise, -1.0, 1.0))
+    if self.greedy:
+      loc, location_log_prob = mean, gaussian_log_prob(mean, mean, self.location_std)
+    else:
+      loc, location_log_prob = sample_location(mean, self.location_std, location_noise)  # [b, 2], [b]
     frames = jax.vmap(catch.render)(game)  # [b, 24, 24, 1]
     ball = jnp.stack([game.ball_row, game.ball_col], axis=-1)  # [b, 2], the ball on the screen this glimpse reads
     padded = glimpse.pad_images(frames, self.glimpse_size, self.num_scales)
@@ -65,7 +68,6 @@ class CatchFrame(nn.Module):
     baseline_before = baseline_head(jax.lax.stop_gradient(h_prev))[:, 0]  # [b]; only used as l_t's baseline
     entropy = -jnp.sum(jnp.exp(log_policy) * log_policy, axis=-1)  # [b], of the action policy
     game, _, reward, done = jax.vmap(catch.step)(game, action)
-    location_log_prob = gaussian_log_prob(loc, mean, self.location_std)  # [b]
     action_log_prob = jnp.take_along_axis(log_policy, action[:, None], axis=1)[:, 0]  # [b]
     out = {"location": loc, "action": action, "log_prob": location_log_prob + action_log_prob,
            "location_log_prob": location_log_prob, "action_log_prob": action_log_prob, "baseline": baseline,
