@@ -12,7 +12,7 @@ from attention_jax.errors import UserError
 from attention_jax.models import glimpse
 from attention_jax.models.ram import RecurrentAttentionModel, gaussian_log_prob, sample_location
 from attention_jax.tasks import ram as ram_task
-from attention_jax.training import loop
+from attention_jax.training import loop, state as state_lib
 from experiments.configs import ram_mnist
 from tests import helpers
 
@@ -196,20 +196,66 @@ def test_locations_are_clipped_samples_around_the_mean_and_random_glimpses_are_u
   assert locs.min() >= -1 and locs.max() <= 1 and abs(locs.mean()) < 0.05 and abs(locs.std() - 1 / np.sqrt(3)) < 0.02
 
 
-def test_translated_and_cluttered_canvases():
+def numpy_canvases(digits, pieces, rng, size):
+  """The host reference (the NumPy generator this suite used before canvases moved onto the device): each digit
+  at a uniform spot of a size x size canvas over its pieces [b, k, s, s, 1], each at a uniform spot, overlaps
+  maxed."""
+  b, h, w, c = digits.shape
+  s = pieces.shape[2]
+  out = np.zeros((b, size, size, c), digits.dtype)
+  for i in range(b):
+    for piece in pieces[i]:
+      r, q = rng.integers(0, size - s + 1, size=2)
+      out[i, r:r + s, q:q + s] = np.maximum(out[i, r:r + s, q:q + s], piece)
+    r, q = rng.integers(0, size - h + 1, size=2)
+    out[i, r:r + h, q:q + w] = np.maximum(out[i, r:r + h, q:q + w], digits[i])
+  return out
+
+
+def _render(canvas, digits, sources, seed=0):
+  keys = jax.random.split(jax.random.PRNGKey(seed), len(digits))
+  batch = {"image": jnp.asarray(digits)} | ({"clutter": jnp.asarray(sources)} if sources is not None else {})
+  return np.asarray(jax.jit(lambda b, k: images.render(canvas, b, k))(batch, keys))
+
+
+def test_translated_and_cluttered_canvases_on_the_device():
   digits = np.zeros((64, 28, 28, 1), np.uint8)
   digits[:, 10:18, 12:16] = 200  # a bar in the middle of each "digit"
-  rng = np.random.default_rng(0)
-  plain = images.place_on_canvas(digits, rng, 60)
-  assert plain.shape == (64, 60, 60, 1)
+  plain = _render(images.Canvas(60), digits, None)
+  assert plain.shape == (64, 60, 60, 1) and plain.dtype == np.uint8
   assert (plain.reshape(64, -1).sum(1) == digits.reshape(64, -1).sum(1)).all()  # the digit, whole, once
   rows = [np.flatnonzero(p[..., 0].any(1))[0] for p in plain]
   assert len(set(rows)) > 10  # positions vary
-  again = images.place_on_canvas(digits, np.random.default_rng(0), 60)
-  np.testing.assert_array_equal(plain, again)  # fixed by the generator's seed
-  cluttered = images.place_on_canvas(digits, np.random.default_rng(1), 100, clutter=8, clutter_size=8)
+  np.testing.assert_array_equal(plain, _render(images.Canvas(60), digits, None))  # fixed by the keys
+  pieces = np.full((64, 8, 8, 8, 1), 90, np.uint8)
+  cluttered = _render(images.Canvas(100, 8, 8), digits, pieces)
   assert cluttered.shape == (64, 100, 100, 1)
-  assert (cluttered.reshape(64, -1) > 0).sum(1).mean() > (plain.reshape(64, -1) > 0).sum(1).mean()
+  assert set(np.unique(cluttered)) <= {0, 90, 200}
+  assert ((cluttered == 200).reshape(64, -1).sum(1) == 32).all()  # the digit's strokes lie over the pieces
+  assert ((cluttered == 90).reshape(64, -1).sum(1) > 64).all()  # at least one 8x8 piece beside the digit
+
+
+def test_device_canvases_match_the_host_generators_statistics():
+  """Same distribution as the NumPy reference: where the digit lands, how much clutter, pixel by pixel."""
+  rng = np.random.default_rng(0)
+  n, size = 2000, 60
+  digits = np.zeros((n, 28, 28, 1), np.uint8)
+  digits[:, 4:24, 12:16] = 255  # a stroke, so its position is readable
+  pieces = rng.integers(0, 2, (n, 4, 8, 8, 1)).astype(np.uint8) * 100  # noise: every piece has ink
+  device = _render(images.Canvas(size, 4, 8), digits, pieces)
+  host = numpy_canvases(digits, pieces, rng, size)
+  for canvases in (device, host):  # the digit lies whole inside the canvas
+    assert ((canvases == 255).reshape(n, -1).sum(1) == 80).all()
+  stroke_rows = lambda x: np.argmax((x[..., 0] == 255).any(2), axis=1) - 4  # the digit's top row, 0..32
+  for name, stat in (("digit top row", stroke_rows), ("clutter pixels", lambda x: (x == 100).reshape(n, -1).sum(1)),
+                     ("rows with clutter", lambda x: (x == 100).any((2, 3)).sum(1))):
+    d, h = stat(device).astype(float), stat(host).astype(float)
+    se = np.sqrt((d.var() + h.var()) / n)
+    assert abs(d.mean() - h.mean()) < 4 * se, (name, d.mean(), h.mean())
+    assert abs(d.std() - h.std()) < 0.1 * h.std(), (name, d.std(), h.std())
+  assert stroke_rows(device).min() == 0 and stroke_rows(device).max() == size - 28  # every spot reachable
+  profile = lambda x: (x > 0).mean((0, 2, 3))  # share of inked pixels by canvas row
+  np.testing.assert_allclose(profile(device), profile(host), atol=0.02)
 
 
 def tiny_ram_config(**overrides):
@@ -271,12 +317,57 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
 
 
-def test_clutter_pieces_come_from_other_digits_of_the_batch():
-  digits = np.zeros((6, 28, 28, 1), np.uint8)
-  digits[1::2] = 255  # odd digits are solid, even ones blank
-  cluttered = images.place_on_canvas(digits, np.random.default_rng(0), 60, clutter=4, clutter_size=8)
-  # A blank digit's canvas holds nothing but pieces of other digits; a solid one's has its 28x28 square.
-  blank = cluttered[0::2].reshape(3, -1)
-  assert (blank > 0).any(axis=1).any()
-  assert ((blank == 0) | (blank == 255)).all()
-  assert ((cluttered[1::2].reshape(3, -1) == 255).sum(1) >= 28 * 28).all()
+def _cluttered_config(**overrides):
+  config = tiny_ram_config(**overrides)
+  config.data.update(canvas=60, clutter=4, clutter_size=8)
+  return config
+
+
+def _test_canvases(config):
+  """Every test canvas of the split as the evaluation step draws it, on `config.num_devices` devices."""
+  trainer = loop.build_trainer(config)
+  canvas = images.Canvas.from_config(config.data)
+  par = trainer.par
+  draw = par.compile_step(lambda params, batch: images.render(
+      canvas, batch, state_lib.eval_example_keys(config.seed, batch["index"])), donate_state=False)
+  out = []
+  for batch in trainer.task.eval_batches("test"):
+    drawn = np.asarray(draw(None, par.put_batch(batch)))
+    out.append(drawn.reshape(-1, *drawn.shape[-3:])[batch["mask"] > 0])
+  return np.concatenate(out)
+
+
+def test_test_canvases_do_not_depend_on_batch_size_or_devices():
+  one = _test_canvases(_cluttered_config(eval_batch_size=100, num_devices=1))
+  assert one.shape == (1000, 60, 60, 1)
+  np.testing.assert_array_equal(one, _test_canvases(_cluttered_config(eval_batch_size=500, num_devices=1)))
+  np.testing.assert_array_equal(one, _test_canvases(_cluttered_config(eval_batch_size=200, num_devices=8,
+                                                                      parallel="pmap")))
+  np.testing.assert_array_equal(one, _test_canvases(_cluttered_config(eval_batch_size=200, num_devices=8)))
+
+
+def test_clutter_comes_from_other_digits_of_the_whole_split():
+  """On a split sorted by class (as the offline test split is), about 1 piece in 10 is of the target's class, no
+  piece is ever cut from the example's own digit, and the cuts cover every spot of the digit."""
+  config = _cluttered_config(eval_batch_size=500)
+  test = images.load(config.data, "test")
+  assert (np.diff(test["label"]) >= 0).all()  # sorted by class
+  # Give every test digit a distinct constant value, so a piece tells which digit it was cut from.
+  n = len(test["label"])
+  marked = {"image": np.repeat(np.arange(n, dtype=np.uint16)[:, None, None, None], 28, 1).repeat(28, 2),
+            "label": test["label"], "index": np.arange(n, dtype=np.int32)}
+  batch = images._test_clutter(marked, images.Canvas(60, 4, 8), config.seed)(marked, None)
+  sources = batch["clutter"][:, :, 0, 0, 0].astype(int)  # [n, 4]
+  assert (batch["clutter"] == sources[:, :, None, None, None]).all()  # each piece is cut from one digit
+  assert not (sources == np.arange(n)[:, None]).any()
+  same_class = np.mean(test["label"][sources] == test["label"][:, None])
+  assert 0.07 < same_class < 0.13
+  _, eval_batches, _, _ = images.task_data(config)
+  for batch in eval_batches("test"):  # the task's batches carry [b, 4, 8, 8, 1] pieces of real digits
+    assert batch["clutter"].shape == (500, 4, 8, 8, 1) and batch["clutter"].dtype == np.uint8
+  rng = np.random.default_rng(0)
+  tops = images._draw_cuts(rng, (n, 4), n, 28, 8)[1]
+  assert tops.min() == 0 and tops.max() == 20  # cuts reach both edges of the digit
+  train_batch = images._train_clutter(marked, images.Canvas(60, 4, 8))(dict(marked), rng)
+  assert "index" not in train_batch  # read on the host, not sent to the device
+  assert not (train_batch["clutter"][:, :, 0, 0, 0] == np.arange(n)[:, None]).any()

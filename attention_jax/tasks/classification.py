@@ -17,21 +17,19 @@ def classification_sums(logits, labels, weights):
 
 
 def build(config) -> Task:
-  train_data, eval_batches, example = images.task_data(config)
+  train_data, eval_batches, example, canvas = images.task_data(config)
   model = models.build_classifier(config.model, num_classes=10)
 
   def init(key):
     return model.init(key, example)["params"]
 
-  def loss(params, batch, keys):
-    del keys  # Deterministic model.
-    logits = model.apply({"params": params}, batch["image"])
+  def loss(params, batch, keys):  # keys draw the canvases; the model is deterministic
+    logits = model.apply({"params": params}, images.render(canvas, batch, keys))
     sums = classification_sums(logits, batch["label"], jnp.ones(logits.shape[0]))
     return sums["loss"], sums
 
   def evaluate(params, batch, keys):
-    del keys
-    logits = model.apply({"params": params}, batch["image"])
+    logits = model.apply({"params": params}, images.render(canvas, batch, keys))
     return classification_sums(logits, batch["label"], batch["mask"])
 
   return Task(name="classification", init=init, loss=loss, evaluate=evaluate, model=model,

@@ -21,6 +21,7 @@ from attention_jax.models import glimpse
 from attention_jax.errors import UserError, check_choice
 from attention_jax.models.ram import RecurrentAttentionModel
 from attention_jax.tasks.base import Task
+from attention_jax.training import state as state_lib
 
 
 def build_model(model_config, image_size: int) -> RecurrentAttentionModel:
@@ -64,34 +65,37 @@ def hybrid_loss_terms(out, labels, reinforce_weight: float):
 
 
 def _one_per_class(batches, count: int):
-  """The first test image of each of the first `count` classes met (test sets may be sorted by class)."""
+  """The first test example of each of the first `count` classes met (test sets may be sorted by class), as one
+  batch of the split's arrays (digit, label, clutter sources, index)."""
   picked = {}
   for batch in batches:
-    for image, label, real in zip(batch["image"], batch["label"], batch["mask"]):
+    for i, (label, real) in enumerate(zip(batch["label"], batch["mask"])):
       if real and int(label) not in picked:
-        picked[int(label)] = image
+        picked[int(label)] = {k: v[i] for k, v in batch.items()}
     if len(picked) >= count:
       break
   labels = sorted(picked)[:count]
-  return np.stack([picked[k] for k in labels]), np.asarray(labels)
+  return {k: np.stack([picked[c][k] for c in labels]) for k in picked[labels[0]]}
 
 
 def build(config) -> Task:
-  train_data, eval_batches, example = images.task_data(config)
+  train_data, eval_batches, example, canvas = images.task_data(config)
   model = build_model(config.model, example.shape[1])
   samples, eval_samples = config.model.num_samples, config.model.eval_samples
   if samples < 1 or eval_samples < 1:
     raise UserError(f"config fields model.num_samples={samples} and model.eval_samples={eval_samples} must be >= 1")
 
-  def forward(params, imgs, keys, m):
-    keys = sample_keys(keys, m)
-    return model.apply({"params": params}, repeat_samples(imgs, m), model.draw_noise(keys))
+  def forward(params, batch, keys, m):
+    """M glimpse paths per example over its canvas (drawn once from the example's key)."""
+    imgs = images.render(canvas, batch, keys)
+    path_keys = sample_keys(keys, m)
+    return model.apply({"params": params}, repeat_samples(imgs, m), model.draw_noise(path_keys)), imgs
 
   def init(key):
     return model.init(key, example, model.draw_noise(jax.random.split(key, example.shape[0])))["params"]
 
   def loss(params, batch, keys):
-    out = forward(params, batch["image"], keys, samples)
+    out, _ = forward(params, batch, keys, samples)
     terms = hybrid_loss_terms(out, repeat_samples(batch["label"], samples), config.model.reinforce_weight)
     sums = {k: jnp.sum(v) / samples for k, v in terms.items()}  # mean over samples, sum over images
     sums["accuracy"] = sums["reward"]
@@ -99,7 +103,7 @@ def build(config) -> Task:
     return sums["loss"], sums
 
   def evaluate(params, batch, keys):
-    out = forward(params, batch["image"], keys, eval_samples)
+    out, _ = forward(params, batch, keys, eval_samples)
     probs = jax.nn.softmax(out["logits"]).reshape(-1, eval_samples, out["logits"].shape[-1]).mean(1)  # [b, 10]
     correct = (jnp.argmax(probs, -1) == batch["label"]).astype(jnp.float32)
     nll = -jnp.log(jnp.take_along_axis(probs, batch["label"][:, None], 1)[:, 0] + 1e-12)
@@ -109,9 +113,11 @@ def build(config) -> Task:
 
   def make_pictures(params, plots_dir, num_images: int = 6):
     """Glimpse strips for the first test images (one fixed glimpse path each) and RAM's training curves."""
-    imgs, labels = _one_per_class(eval_batches("test"), num_images)
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(config.seed + 3), i))(jnp.arange(num_images))
-    out = forward(params, jnp.asarray(imgs), keys, 1)
+    picked = _one_per_class(eval_batches("test"), num_images)
+    labels = picked["label"]
+    # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
+    out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
+    imgs = np.asarray(imgs)
     padded = glimpse.pad_images(jnp.asarray(imgs), model.glimpse_size, model.num_scales)
     seen = jax.vmap(lambda p, locs: jax.vmap(lambda l: glimpse.extract_glimpse(
         p, l, imgs.shape[1:3], model.glimpse_size, model.num_scales))(locs))(padded, out["location"])

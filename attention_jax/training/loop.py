@@ -56,8 +56,7 @@ def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards
 def make_eval_step(task, axis_name, seed: int):
   """The pure eval step `(params, batch) -> metric sums`; example i's randomness is fold_in(key, i), fixed."""
   def step(params, batch):
-    base = jax.random.PRNGKey(seed + 2)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(batch["index"])
+    keys = state_lib.eval_example_keys(seed, batch["index"])
     return parallel.combine(task.evaluate(params, batch, keys), axis_name, "sum")
   return step
 

@@ -31,3 +31,9 @@ def per_example_keys(step_key, global_batch: int, axis_name: str | None, num_sha
     return keys
   local = global_batch // num_shards
   return jax.lax.dynamic_slice_in_dim(keys, jax.lax.axis_index(axis_name) * local, local)
+
+
+def eval_example_keys(seed: int, indices):
+  """Example i of an evaluation split gets fold_in(key, i): fixed by the seed, whatever the batching or devices."""
+  base = jax.random.PRNGKey(seed + 2)
+  return jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
