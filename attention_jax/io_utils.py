@@ -46,12 +46,25 @@ def to_json_line(obj: Any) -> str:
   return json.dumps(obj, default=_to_builtin)
 
 
-def read_json_lines(path: str) -> list:
-  """Reads a JSON-lines file; a missing file reads as empty."""
+def read_json_lines(path: str, with_partial: bool = False) -> list:
+  """Reads a JSON-lines file; a missing file reads as empty. A last line without its newline (an append cut short
+  by a kill) is skipped, or, with `with_partial`, returned as the string it holds (so a caller can tell)."""
   if not os.path.exists(path):
     return []
   with open(path, encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+    lines = f.read().split("\n")
+  rows = [json.loads(line) for line in lines[:-1] if line.strip()]
+  if lines[-1].strip() and with_partial:
+    rows.append(lines[-1])
+  return rows
+
+
+def append_json_line(path: str, obj: Any) -> None:
+  """Appends one JSON line and flushes it to disk (a kill leaves at most this line cut short)."""
+  with open(path, "a", encoding="utf-8") as f:
+    f.write(to_json_line(obj) + "\n")
+    f.flush()
+    os.fsync(f.fileno())
 
 
 def atomic_write_json_lines(path: str, rows: Iterable[Any]) -> None:
@@ -63,3 +76,8 @@ def _to_builtin(x):
   if hasattr(x, "tolist"):
     return x.tolist()
   raise TypeError(f"cannot write {type(x).__name__} as JSON")
+
+
+def read_json(path: str) -> Any:
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)

@@ -3,6 +3,7 @@ without a stack trace."""
 
 import logging as pylogging
 import os
+import re
 import sys
 
 from absl import logging
@@ -23,6 +24,27 @@ def configure_jax() -> None:
   if n:
     import jax  # pylint: disable=g-import-not-at-top
     jax.config.update("jax_num_cpu_devices", int(n))
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with a mistyped config field (`--config.modle.hidden=3`) reported as one `error:` line
+  naming the flag, instead of ml_collections' KeyError trace; other flag errors keep absl's own message."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    return flags.FLAGS(argv)
+  except (KeyError, AttributeError) as e:
+    detail = (str(e.args[0]) if e.args else str(e)).replace("\\", "")
+    name = re.search(r"'([^'\n]+)'", detail)
+    name = name.group(1) if name else detail
+    hint = re.search(r'Did you mean "([^"]+)"', detail)
+    given = [a for a in argv[1:] if a.startswith("--config.") and name in a.split("=")[0].split(".")]
+    flag = given[0] if given else "a --config.FIELD flag"
+    print(f"error: {flag} names no config field {name!r}" + (f" (did you mean {hint.group(1)!r}?)" if hint else "")
+          + "; the config file lists its fields", file=sys.stderr)
+    sys.exit(2)
+  except flags.Error as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
 
 
 def run_reporting_user_errors(fn, *args):

@@ -22,4 +22,4 @@ def main(argv):
 
 if __name__ == "__main__":
   cli.configure_jax()
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

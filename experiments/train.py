@@ -8,6 +8,11 @@ Multi-host (data parallel over every device of every process; each process feeds
   python -m experiments.train ... --distributed=auto     # Cloud TPU pods, SLURM: the job is detected
 """
 
+import os
+import shlex
+import sys
+import time
+
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -22,19 +27,25 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", "", "HOST:PORT of proc
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", 0, "Processes in the multi-process job.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", -1, "This process's index in [0, num_processes).")
 flags.mark_flags_as_required(["config", "workdir"])
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv):
   del argv
   from attention_jax import distributed  # pylint: disable=g-import-not-at-top
+  from attention_jax import run_record  # pylint: disable=g-import-not-at-top
   from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
   given = _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value >= 0
   if _DISTRIBUTED.value != "off" or given:
     cli.run_reporting_user_errors(distributed.initialize, _COORDINATOR.value, _NUM_PROCESSES.value,
                                   _PROCESS_ID.value, _DISTRIBUTED.value == "auto")
-  cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value)
+  start = time.time()
+  final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value)
+  if distributed.is_primary():
+    command = " ".join(["python -m experiments.train"] + [shlex.quote(a) for a in sys.argv[1:]])
+    run_record.record(_WORKDIR.value, command, time.time() - start, int(final.step), REPO)
 
 
 if __name__ == "__main__":
   cli.configure_jax()
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

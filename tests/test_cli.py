@@ -24,13 +24,37 @@ def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_pat
   assert abs(result["accuracy"] - last_test["accuracy"]) < 1e-6
   assert result["accuracy"] > 0.5  # 40 SGD steps already learn the digits
   assert (workdir / "plots" / "training_curves.png").exists()
+  record = json.loads((workdir / "run.json").read_text())
+  assert record["steps"] == 40 and record["wall_s"] > 0 and "cpu" in record["hardware"]
+  assert record["command"].startswith("python -m experiments.train --config=experiments/configs/mnist_conv.py")
+  assert record["commit"] != "" and "--config.num_train_steps=40" in record["command"]
+
+  # A results table from the run's own files: the collector copies, never invents.
+  spec = tmp_path / "spec.json"
+  spec.write_text(json.dumps({"title": "t", "metrics": ["accuracy", "error"],
+                              "rows": [{"row": "conv", "paper_error": 1.0, "workdirs": [str(workdir)] * 2}]}))
+  out = tmp_path / "results" / "t.json"
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  (row,) = json.loads(out.read_text())["rows"]
+  assert row["accuracy_s"] == [result["accuracy"]] * 2 and row["mean_error"] == result["error"]
+  assert row["spread_error"] == 0 and row["paper_error"] == 1.0 and row["steps"] == [40, 40]
+  assert row["command"] == [record["command"]] * 2 and row["wall_s"] == [record["wall_s"]] * 2
+  spec.write_text(json.dumps({"rows": [{"row": "x", "workdirs": [str(tmp_path)]}]}))
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}")
+  assert proc.returncode == 2 and f"{tmp_path}/eval.json is missing" in proc.stderr
 
 
 def test_unknown_config_field_is_refused_by_name(tmp_path):
   proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
                             f"--workdir={tmp_path}", "--config.modle.hidden=3")
-  assert proc.returncode != 0
-  assert "modle" in proc.stderr
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr
+  assert ("error: --config.modle.hidden=3 names no config field 'modle' (did you mean 'model'?)"
+          in proc.stderr)
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
+                            f"--workdir={tmp_path}", "--config.model.hiden=3")
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr
+  assert "error: --config.model.hiden=3 names no config field 'hiden' (did you mean 'hidden'?)" in proc.stderr
 
 
 def test_wrong_type_for_a_field_is_refused(tmp_path):

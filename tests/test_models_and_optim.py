@@ -144,3 +144,35 @@ def test_bad_optimizer_fields(kw, message):
 def test_model_registry_builds_both_filter_counts():
   cfg = ml_collections.ConfigDict(dict(name="conv", filters=16, kernel_size=10, stride=5, hidden=256))
   assert models.build_classifier(cfg).filters == 16
+
+
+def test_decoupled_weight_decay_is_adamw_and_l2_is_not():
+  params = {"w": jnp.array([1.0, -2.0, 0.5])}
+  grads = [{"w": jnp.array([0.3, -0.1, 2.0])}, {"w": jnp.array([-0.2, 0.4, 1.0])}]
+  lr, wd = 0.01, 0.1
+
+  def run(tx):
+    state, p = tx.init(params), params
+    for g in grads:
+      updates, state = tx.update(g, state, p)
+      p = optax.apply_updates(p, updates)
+    return np.asarray(p["w"])
+
+  adam = dict(name="adam", learning_rate=lr, weight_decay=wd)
+  decoupled = run(optim.build_optimizer(opt_config(**adam, weight_decay_type="decoupled"), 10)[0])
+  np.testing.assert_allclose(decoupled, run(optax.adamw(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=wd)),
+                             rtol=1e-6)
+  l2 = run(optim.build_optimizer(opt_config(**adam), 10)[0])  # the default: wd * w added to the gradient
+  expected_l2 = run(optax.chain(optax.add_decayed_weights(wd), optax.adam(lr, eps=1e-8)))
+  np.testing.assert_allclose(l2, expected_l2, rtol=1e-6)
+  assert np.abs(l2 - decoupled).max() > 1e-4
+  # SGDW: momentum carries the gradient only; the decay lr * wd * w is applied at each step.
+  sgdw = run(optim.build_optimizer(opt_config(learning_rate=lr, momentum=0.9, weight_decay=wd,
+                                              weight_decay_type="decoupled"), 10)[0])
+  w, v = np.asarray(params["w"]), 0.0
+  for g in grads:
+    v = np.asarray(g["w"]) + 0.9 * v
+    w = w - lr * (v + wd * w)
+  np.testing.assert_allclose(sgdw, w, rtol=1e-6)
+  with pytest.raises(UserError, match="optimizer.weight_decay_type='adamw' is not known"):
+    optim.build_optimizer(opt_config(weight_decay_type="adamw"), 10)

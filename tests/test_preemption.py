@@ -164,3 +164,45 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
     io_utils.atomic_write_json_lines(path, [{"step": 1}, {"step": 2}])
   assert io_utils.read_json_lines(path) == [{"step": 1}]
   assert os.listdir(tmp_path) == ["metrics.jsonl"]  # no temporary file left behind
+
+
+def test_metrics_are_appended_and_cut_back_to_the_resume_step(tmp_path):
+  """metrics.jsonl is appended to (the same file, one line per row), and a resume cuts it back once: rows past the
+  resume step and a line cut short by a kill are dropped, every earlier row is kept."""
+  from attention_jax.training import metrics  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "metrics.jsonl"
+  writer = metrics.MetricWriter(str(tmp_path), 0, 10)
+  writer.write(2, "train", {"loss": 1.0})
+  inode = os.stat(path).st_ino
+  for step in (4, 6):
+    writer.write(step, "train", {"loss": 1.0 / step})
+  writer.close()
+  assert os.stat(path).st_ino == inode  # appended, never replaced
+  assert [r["step"] for r in io_utils.read_json_lines(str(path))] == [2, 4, 6]
+  with open(path, "a", encoding="utf-8") as f:
+    f.write('{"step": 8, "split": "tr')  # a kill in the middle of an append
+  assert [r["step"] for r in io_utils.read_json_lines(str(path))] == [2, 4, 6]
+  resumed = metrics.MetricWriter(str(tmp_path), 4, 10)  # the newest checkpoint was step 4
+  assert [r["step"] for r in io_utils.read_json_lines(str(path))] == [2, 4]
+  resumed.write(6, "train", {"loss": 0.5})
+  resumed.close()
+  assert io_utils.read_json_lines(str(path), with_partial=True) == [
+      {"step": 2, "split": "train", "loss": 1.0}, {"step": 4, "split": "train", "loss": 0.25},
+      {"step": 6, "split": "train", "loss": 0.5}]
+
+
+def test_a_workdir_from_before_a_field_was_added_resumes(tmp_path):
+  """config.json written before `optimizer.weight_decay_type` existed: the run resumes (the old behaviour is the
+  field's default), but not with the field set to something else."""
+  config, workdir = tiny(tmp_path, num_train_steps=4)
+  loop.train_and_evaluate(config, workdir)
+  path = os.path.join(workdir, "config.json")
+  old = io_utils.read_json(path)
+  del old["optimizer"]["weight_decay_type"]
+  io_utils.atomic_write_json(path, old)
+  config, _ = tiny(tmp_path, num_train_steps=6)
+  assert int(loop.train_and_evaluate(config, workdir).step) == 6
+  io_utils.atomic_write_json(path, old)
+  config, _ = tiny(tmp_path, num_train_steps=8, **{"optimizer.weight_decay_type": "decoupled"})
+  with pytest.raises(UserError, match="optimizer.weight_decay_type: None -> 'decoupled'|weight_decay_type: 'l2'"):
+    loop.train_and_evaluate(config, workdir)

@@ -78,6 +78,11 @@ def test_tsv_skips_and_counts_bad_lines_and_refuses_a_file_with_none(tmp_path, c
     translation.load_parallel(data_config(name="tsv", path="/nope.tsv", valid_size=1, test_size=1), "train")
 
 
+def test_a_byte_order_mark_does_not_stay_in_the_first_source(tmp_path):
+  pairs, bad = translation.read_tsv(write(tmp_path / "bom.tsv", "\ufeffGo.\tVa !\nHi.\tSalut.\n".encode("utf-8")))
+  assert pairs == [("Go.", "Va !"), ("Hi.", "Salut.")] and not bad
+
+
 def test_tatoeba_split_is_deterministic_disjoint_and_complete():
   path = os.path.join(SHARED_TATOEBA, "eng-fra-5k.tsv")
   config = data_config(name="tsv", path=path, valid_size=300, test_size=500, seed=0)

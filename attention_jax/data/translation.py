@@ -117,7 +117,7 @@ def read_tsv(path: str):
   with open(path, "rb") as f:
     for number, raw in enumerate(f, start=1):
       try:
-        line = raw.decode("utf-8").rstrip("\r\n")
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # drop a byte-order mark
       except UnicodeDecodeError:
         bad["invalid UTF-8"].append(number)
         continue

@@ -33,6 +33,10 @@ RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "c
                     "eval_batch_size", "decode.method", "decode.beam_size", "decode.length_penalty",
                     "num_heatmaps")
 
+# Fields added to the configs after runs were made, with the value that reproduces what those runs computed: a
+# workdir whose config.json lacks one resumes if the new config holds that value.
+ADDED_FIELDS = {"optimizer.weight_decay_type": "l2"}
+
 
 def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):
   """The pure train step `(state, batch) -> (state, outputs)` (pmap it with `axis_name`, or jit it)."""
@@ -95,7 +99,7 @@ def check_same_experiment(config, workdir: str) -> None:
   if not os.path.exists(path):
     return
   with open(path, encoding="utf-8") as f:
-    old = flat_fields(json.load(f))
+    old = ADDED_FIELDS | flat_fields(json.load(f))
   new = flat_fields(json.loads(config.to_json_best_effort()))
   differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
   if differ:

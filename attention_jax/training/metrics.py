@@ -1,8 +1,10 @@
 """Metrics: `metrics.jsonl` (one JSON object per logged step and split), TensorBoard event files (via
 tensorboardX, no TensorFlow needed) and a console progress line with steps/s and an ETA.
 
-Every rewrite of `metrics.jsonl` is atomic (temporary file + rename). When a run resumes from step s, rows past s
-(logged after the checkpoint it resumes from) are dropped, so the file reads as if the run had never stopped.
+`metrics.jsonl` is written once and appended to: each row is one line, written and flushed to disk as it is logged
+(a kill can at worst cut the last line short, and readers skip such a line). When a run resumes from step s, the
+file is cut back once, atomically (temporary file + rename), to the rows of steps up to s, so it reads as if the
+run had never stopped: rows logged after the checkpoint it resumes from, and any cut-short line, are dropped.
 """
 
 import math
@@ -60,7 +62,8 @@ class MetricWriter:
     self._rows = [r for r in io_utils.read_json_lines(self.path) if r.get("step", 0) <= resume_step]
     self._tb = None
     if write:
-      io_utils.atomic_write_json_lines(self.path, self._rows)
+      if not os.path.exists(self.path) or io_utils.read_json_lines(self.path, with_partial=True) != self._rows:
+        io_utils.atomic_write_json_lines(self.path, self._rows)  # cut back to the resume step, once
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
       self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
     self._clock = (time.time(), resume_step)
@@ -73,7 +76,7 @@ class MetricWriter:
     row = {"step": int(step), "split": split, **{k: float(v) for k, v in values.items()}}
     self._rows.append(row)
     if self._write:
-      io_utils.atomic_write_json_lines(self.path, self._rows)
+      io_utils.append_json_line(self.path, row)
       for k, v in values.items():
         self._tb.add_scalar(f"{split}/{k}", float(v), int(step))
       self._tb.flush()

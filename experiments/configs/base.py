@@ -37,4 +37,5 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.rho = 0.95
   c.optimizer.clip_norm = 0.0  # 0: no clipping
   c.optimizer.weight_decay = 0.0
+  c.optimizer.weight_decay_type = "l2"  # l2 (added to the gradient) | decoupled (AdamW, SGDW); training/optim.py
   return c

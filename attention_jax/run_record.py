@@ -1,0 +1,58 @@
+"""What a results table needs to know of each training run: `WORKDIR/run.json`.
+
+`experiments.train` updates it after every invocation (a resumed run adds to it):
+  command   the last training command line, as typed (the flags that made the run)
+  commit    the git commit of the code (`+dirty` when the work tree had uncommitted changes), or "unknown"
+  hardware  the devices JAX trained on and the host's CPU
+  wall_s    the wall-clock seconds of every invocation together (compilation and evaluations included)
+  steps     the step the newest invocation reached
+`experiments.collect_results` reads it beside `eval.json` and `config.json`.
+"""
+
+import os
+import platform
+import subprocess
+
+from attention_jax import io_utils
+
+FILENAME = "run.json"
+
+
+def git_commit(repo: str) -> str:
+  """The short commit hash of `repo`, with '+dirty' when tracked files differ from it; 'unknown' without git."""
+  try:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
+                          check=True, timeout=10).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                           capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return "unknown"
+  return head + ("+dirty" if dirty else "")
+
+
+def cpu_name() -> str:
+  try:
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def hardware() -> str:
+  """e.g. '1 x cpu (2 CPU cores, AMD EPYC 9B14)' or '1 x NVIDIA H200 (16 CPU cores, ...)'."""
+  import jax  # pylint: disable=g-import-not-at-top
+  devices = jax.devices()
+  return f"{len(devices)} x {devices[0].device_kind} ({os.cpu_count()} CPU cores, {cpu_name()})"
+
+
+def record(workdir: str, command: str, wall_s: float, steps: int, repo: str) -> dict:
+  """Adds one invocation to WORKDIR/run.json (written atomically) and returns the record."""
+  path = os.path.join(workdir, FILENAME)
+  old = io_utils.read_json(path) if os.path.exists(path) else {}
+  rec = {"command": command, "commit": git_commit(repo), "hardware": hardware(),
+         "wall_s": round(float(old.get("wall_s", 0.0)) + wall_s, 1), "steps": int(steps)}
+  io_utils.atomic_write_json(path, rec)
+  return rec

@@ -1,0 +1,80 @@
+r"""Writes a results table (`results/NAME.json`) from the training runs' own files, never by hand.
+
+  python -m experiments.collect_results --spec=results/ram_offline.spec.json --out=results/ram_offline.json
+
+The spec is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"row": "label", "workdirs": [DIR, ...],
+...any fixed fields of the row (the paper's number, a table name)...}, ...]}. Each workdir is one seed of the row;
+`~` is expanded. For every row the output holds the spec's fixed fields, and from each workdir's `eval.json`
+(`experiments.evaluate`), `run.json` (`experiments.train`) and `config.json`:
+  METRIC_s      one value per seed of each metric named in the spec, and mean_METRIC / spread_METRIC (max - min)
+  seeds         the config seed of each run
+  steps, batch_size, wall_s, hardware, command, commit   one per seed
+A workdir without eval.json or run.json is an error that names the file.
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+from experiments import cli
+
+_SPEC = flags.DEFINE_string("spec", None, "JSON spec of the table (rows and their workdirs).")
+_OUT = flags.DEFINE_string("out", None, "The results file to write (JSON).")
+flags.mark_flags_as_required(["spec", "out"])
+
+
+def _read(workdir: str, name: str, producer: str) -> dict:
+  path = os.path.join(workdir, name)
+  if not os.path.exists(path):
+    from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+    raise UserError(f"{path} is missing; run {producer} for that workdir first")
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def collect_row(row: dict, metrics) -> dict:
+  """One row of the table from its workdirs (one per seed)."""
+  fixed = {k: v for k, v in row.items() if k != "workdirs"}
+  runs = []
+  for workdir in row["workdirs"]:
+    workdir = os.path.expanduser(workdir)
+    runs.append((_read(workdir, "eval.json", "python -m experiments.evaluate"),
+                 _read(workdir, "run.json", "python -m experiments.train"),
+                 _read(workdir, "config.json", "python -m experiments.train")))
+  out = dict(fixed)
+  for metric in metrics:
+    values = [float(evaluation[metric]) for evaluation, _, _ in runs]
+    out[f"{metric}_s"] = values
+    out[f"mean_{metric}"] = sum(values) / len(values)
+    out[f"spread_{metric}"] = max(values) - min(values)
+  out["seeds"] = [config["seed"] for _, _, config in runs]
+  out["steps"] = [int(evaluation["step"]) for evaluation, _, _ in runs]
+  out["batch_size"] = [config["batch_size"] for _, _, config in runs]
+  for field in ("wall_s", "hardware", "command", "commit"):
+    out[field] = [record[field] for _, record, _ in runs]
+  return out
+
+
+def collect(spec: dict) -> dict:
+  metrics = spec.get("metrics", ["error"])
+  return {"title": spec.get("title", ""), "generated_by": "python -m experiments.collect_results",
+          "rows": [collect_row(row, metrics) for row in spec["rows"]]}
+
+
+def main(argv):
+  del argv
+  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
+  with open(_SPEC.value, encoding="utf-8") as f:
+    spec = json.load(f)
+  table = cli.run_reporting_user_errors(collect, spec)
+  io_utils.atomic_write_json(_OUT.value, table)
+  for row in table["rows"]:
+    shown = {k: v for k, v in row.items() if k.startswith("mean_")}
+    print(row.get("row", ""), json.dumps(shown), file=sys.stdout)
+
+
+if __name__ == "__main__":
+  cli.configure_jax()
+  app.run(main, flags_parser=cli.parse_flags)
