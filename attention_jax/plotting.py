@@ -227,3 +227,28 @@ def catch_curve(points: dict, path: str) -> str | None:
   ax.grid(alpha=0.3)
   ax.legend()
   return save_figure(fig, path)
+
+
+def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") -> str | None:
+  """One line per table row: {label: [(step, value), ...] per seed} -> the mean over seeds at each step, with the
+  seeds' range shaded (a results table's error-against-steps figure)."""
+  if not curves:
+    return None
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for label, seeds in curves.items():
+    steps = sorted(set.intersection(*[{s for s, _ in seed} for seed in seeds]))
+    if not steps:
+      continue
+    values = [[dict(seed)[s] for s in steps] for seed in seeds]
+    mean = [sum(v) / len(v) for v in zip(*values)]
+    line, = ax.plot(steps, [100 * m for m in mean], marker="o", markersize=3, label=f"{label} ({len(seeds)} seeds)")
+    if len(seeds) > 1:
+      ax.fill_between(steps, [100 * min(v) for v in zip(*values)], [100 * max(v) for v in zip(*values)],
+                      color=line.get_color(), alpha=0.2)
+  ax.set_xlabel("training step")
+  ax.set_ylabel(f"test {metric} (%)")
+  ax.set_yscale("log")
+  ax.grid(True, which="both", alpha=0.3)
+  ax.legend(fontsize=8)
+  ax.set_title(title)
+  return save_figure(fig, path)

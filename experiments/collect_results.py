@@ -9,7 +9,8 @@ The spec is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"row": "la
   METRIC_s      one value per seed of each metric named in the spec, and mean_METRIC / spread_METRIC (max - min)
   seeds         the config seed of each run
   steps, batch_size, wall_s, hardware, command, commit   one per seed
-A workdir without eval.json or run.json is an error that names the file.
+A workdir without eval.json or run.json is an error that names the file. `--curves=F.png` also draws each row's
+test metric (the spec's first) against the training step from the runs' `metrics.jsonl`.
 """
 
 import json
@@ -22,6 +23,8 @@ from experiments import cli
 
 _SPEC = flags.DEFINE_string("spec", None, "JSON spec of the table (rows and their workdirs).")
 _OUT = flags.DEFINE_string("out", None, "The results file to write (JSON).")
+_CURVES = flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
+                              "training step, from the runs' metrics.jsonl, to this PNG.")
 flags.mark_flags_as_required(["spec", "out"])
 
 
@@ -57,6 +60,18 @@ def collect_row(row: dict, metrics) -> dict:
   return out
 
 
+def test_curves(spec: dict) -> dict:
+  """{row label: [[(step, value of the spec's first metric on the test split), ...] per seed]}."""
+  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
+  metric = spec.get("metrics", ["error"])[0]
+  curves = {}
+  for row in spec["rows"]:
+    curves[row["row"]] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
+        os.path.join(os.path.expanduser(w), "metrics.jsonl")) if r["split"] == "test" and metric in r]
+                          for w in row["workdirs"]]
+  return curves
+
+
 def collect(spec: dict) -> dict:
   metrics = spec.get("metrics", ["error"])
   return {"title": spec.get("title", ""), "generated_by": "python -m experiments.collect_results",
@@ -70,6 +85,10 @@ def main(argv):
     spec = json.load(f)
   table = cli.run_reporting_user_errors(collect, spec)
   io_utils.atomic_write_json(_OUT.value, table)
+  if _CURVES.value:
+    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+    plotting.rows_against_steps(test_curves(spec), spec.get("metrics", ["error"])[0], _CURVES.value,
+                                spec.get("title", ""))
   for row in table["rows"]:
     shown = {k: v for k, v in row.items() if k.startswith("mean_")}
     print(row.get("row", ""), json.dumps(shown), file=sys.stdout)

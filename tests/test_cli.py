@@ -34,8 +34,10 @@ def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_pat
   spec.write_text(json.dumps({"title": "t", "metrics": ["accuracy", "error"],
                               "rows": [{"row": "conv", "paper_error": 1.0, "workdirs": [str(workdir)] * 2}]}))
   out = tmp_path / "results" / "t.json"
-  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}")
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}",
+                            f"--curves={tmp_path / 'curves.png'}")
   assert proc.returncode == 0, proc.stderr[-3000:]
+  assert (tmp_path / "curves.png").stat().st_size > 5000
   (row,) = json.loads(out.read_text())["rows"]
   assert row["accuracy_s"] == [result["accuracy"]] * 2 and row["mean_error"] == result["error"]
   assert row["spread_error"] == 0 and row["paper_error"] == 1.0 and row["steps"] == [40, 40]

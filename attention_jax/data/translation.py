@@ -5,17 +5,21 @@ Three sources (`config.data.name`):
     2015", "3 mars 2015", "2015年3月3日", "03.03.15", ...) to be translated into ISO 8601 ("2015-03-03"),
     deterministic by seed. Each example records, for every target character, the source span it comes from
     (gold_start/gold_end; -1 for the hyphens), so attention can be scored against the truth.
-  * ``tsv``: any Tatoeba/Anki-style file of ``source<TAB>target[<TAB>attribution]`` lines (``data.path``), split
-    deterministically into train/valid/test. Bad lines (no tab, an empty side, invalid UTF-8) are skipped and
-    counted, with their line numbers, in a warning; a file with no valid line is refused.
+  * ``tsv``: any Tatoeba/Anki-style file of ``source<TAB>target[<TAB>attribution]`` lines (``data.path``, plain or
+    gzip), split deterministically into train/valid/test, or, with ``data.valid_path`` and ``data.test_path``,
+    held-out files as they are (Europarl's later sittings); ``data.max_train_pairs`` keeps a subset of the training
+    pairs drawn by ``data.seed``. Bad lines (no tab, an empty side, invalid UTF-8) are skipped and counted, with
+    their line numbers, in a warning; a file with no valid line is refused, as is a truncated or damaged gzip file.
   * ``wmt14``: TFDS's ``wmt14_translate/fr-en`` (the paper's corpus; preparing it needs the ``tf`` extra), read
     English to French.
 `load_parallel(data_config, split)` returns {'source': [str], 'target': [str]} (+ gold spans for dates).
 """
 
 import datetime
+import gzip
 import hashlib
 import os
+import zlib
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -109,36 +113,57 @@ class Dates(tfds.core.GeneratorBasedBuilder):
 # Tab-separated parallel text
 
 
-def read_tsv(path: str):
-  """Valid (source, target) pairs of a TSV file and the skipped lines: ([(src, tgt)], {reason: [line numbers]})."""
-  if not os.path.isfile(path):
-    raise UserError(f"config field data.path={path!r} is not a file; expected a TSV of source<TAB>target lines")
-  pairs, bad = [], {"invalid UTF-8": [], "no tab": [], "empty side": []}
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _lines(path: str, field: str):
+  """The raw byte lines of a plain or gzip file (told apart by its first bytes, whatever its name)."""
   with open(path, "rb") as f:
-    for number, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # drop a byte-order mark
-      except UnicodeDecodeError:
-        bad["invalid UTF-8"].append(number)
-        continue
-      if not line.strip():
-        continue
-      fields = line.split("\t")
-      if len(fields) < 2:
-        bad["no tab"].append(number)
-        continue
-      source, target = fields[0].strip(), fields[1].strip()
-      if not source or not target:
-        bad["empty side"].append(number)
-        continue
-      pairs.append((source, target))
+    compressed = f.read(2) == GZIP_MAGIC
+  if path.endswith(".gz") and not compressed:
+    raise UserError(f"config field {field}={path!r} is named .gz but is not a gzip file")
+  if not compressed:
+    with open(path, "rb") as f:
+      yield from f
+    return
+  try:
+    with gzip.open(path, "rb") as f:
+      yield from f
+  except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+    raise UserError(f"config field {field}={path!r} is a truncated or damaged gzip file ({e}); expected a whole "
+                    f"gzip of source<TAB>target lines") from e
+
+
+def read_tsv(path: str, field: str = "data.path"):
+  """Valid (source, target) pairs of a TSV file (plain or gzip) and the skipped lines:
+  ([(src, tgt)], {reason: [line numbers]}). Errors name the config `field` the path came from."""
+  if not os.path.isfile(path):
+    raise UserError(f"config field {field}={path!r} is not a file; expected a TSV of source<TAB>target lines")
+  pairs, bad = [], {"invalid UTF-8": [], "no tab": [], "empty side": []}
+  for number, raw in enumerate(_lines(path, field), start=1):
+    try:
+      line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # drop a byte-order mark
+    except UnicodeDecodeError:
+      bad["invalid UTF-8"].append(number)
+      continue
+    if not line.strip():
+      continue
+    fields = line.split("\t")
+    if len(fields) < 2:
+      bad["no tab"].append(number)
+      continue
+    source, target = fields[0].strip(), fields[1].strip()
+    if not source or not target:
+      bad["empty side"].append(number)
+      continue
+    pairs.append((source, target))
   bad = {k: v for k, v in bad.items() if v}
   if bad:
     shown = "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))}{', ...' if len(v) > 10 else ''})"
                       for k, v in bad.items())
     logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())), shown)
   if not pairs:
-    raise UserError(f"config field data.path={path!r} holds no valid line; expected UTF-8 lines "
+    raise UserError(f"config field {field}={path!r} holds no valid line; expected UTF-8 lines "
                     f"source<TAB>target[<TAB>attribution] with both sides non-empty")
   return pairs, bad
 
@@ -153,19 +178,40 @@ def split_indices(n: int, valid_size: int, test_size: int, seed: int) -> dict:
           "train": np.sort(order[test_size + valid_size:])}
 
 
+def warn_overlap(train_pairs, held_out: dict) -> dict:
+  """Counts training pairs that also occur in a held-out split ({split: pairs}); warns with the counts."""
+  train = set(train_pairs)
+  counts = {split: sum(p in train for p in pairs) for split, pairs in held_out.items()}
+  for split, count in counts.items():
+    if count:
+      logging.warning("%d of the %d %s pairs also occur in the training file", count, len(held_out[split]), split)
+  return counts
+
+
 class ParallelTsv(tfds.core.GeneratorBasedBuilder):
-  """A TSV file of sentence pairs, split into train/valid/test; one prepared copy per (file bytes, split)."""
+  """A TSV file of sentence pairs, split into train/valid/test, or three files (training, valid, test); one
+  prepared copy per (file bytes, split)."""
 
   VERSION = tfds.core.Version("1.0.0")
 
-  def __init__(self, *, path: str, valid_size: int = 500, test_size: int = 1000, seed: int = 0, **kwargs):
-    if not os.path.isfile(path):
-      raise UserError(f"config field data.path={path!r} is not a file; expected a TSV of source<TAB>target lines")
-    self._path, self._split = path, (int(valid_size), int(test_size), int(seed))
+  def __init__(self, *, path: str, valid_size: int = 500, test_size: int = 1000, seed: int = 0,
+               valid_path: str = "", test_path: str = "", **kwargs):
+    if bool(valid_path) != bool(test_path):
+      raise UserError(f"config fields data.valid_path={valid_path!r} and data.test_path={test_path!r} go together: "
+                      f"give both (held-out files) or neither (a seeded split of data.path)")
+    files = {"data.path": path, "data.valid_path": valid_path, "data.test_path": test_path}
+    for field, file in files.items():
+      if file and not os.path.isfile(file):
+        raise UserError(f"config field {field}={file!r} is not a file; expected a TSV of source<TAB>target lines")
+    self._path, self._files = path, ({"valid": valid_path, "test": test_path} if valid_path else None)
+    self._split = (int(valid_size), int(test_size), int(seed))
     h = hashlib.md5()
-    with open(path, "rb") as f:
-      h.update(f.read())
-    h.update(repr(self._split).encode())
+    for file in (path, valid_path, test_path):
+      if file:
+        with open(file, "rb") as f:
+          for block in iter(lambda: f.read(1 << 24), b""):  # noqa: B023
+            h.update(block)
+    h.update(repr(self._split if self._files is None else "files").encode())
     super().__init__(config=tfds.core.BuilderConfig(name=h.hexdigest()[:12]), **kwargs)
 
   def _info(self):
@@ -175,12 +221,26 @@ class ParallelTsv(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     del dl_manager
     pairs, _ = read_tsv(self._path)
-    parts = split_indices(len(pairs), *self._split)
-    return {split: self._generate_examples([pairs[i] for i in parts[split]]) for split in SPLITS}
+    if self._files is None:
+      parts = split_indices(len(pairs), *self._split)
+      return {split: self._generate_examples([pairs[i] for i in parts[split]]) for split in SPLITS}
+    held_out = {split: read_tsv(file, f"data.{split}_path")[0] for split, file in self._files.items()}
+    warn_overlap(pairs, held_out)
+    return {"train": self._generate_examples(pairs)} | {
+        split: self._generate_examples(held) for split, held in held_out.items()}
 
   def _generate_examples(self, pairs):
     for i, (source, target) in enumerate(pairs):
       yield i, dict(source=source, target=target, id=i)
+
+
+def training_subset(n: int, max_pairs: int, seed: int) -> np.ndarray:
+  """Indices of `max_pairs` of n training pairs drawn by `seed`, in file order (all n when max_pairs is 0)."""
+  if max_pairs < 0:
+    raise UserError(f"config field data.max_train_pairs={max_pairs} must be >= 0 (0 keeps every pair)")
+  if not max_pairs or max_pairs >= n:
+    return np.arange(n)
+  return np.sort(np.random.default_rng([seed, 0x737562]).choice(n, max_pairs, replace=False))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -207,7 +267,8 @@ def builder_for(data_config):
       raise UserError("config field data.path is empty; expected a TSV file such as "
                       "../shared/data/tatoeba/cmn-eng.tsv")
     return ParallelTsv(path=data_config.path, valid_size=data_config.valid_size, test_size=data_config.test_size,
-                       seed=data_config.get("seed", 0), data_dir=data_dir)
+                       seed=data_config.get("seed", 0), valid_path=data_config.get("valid_path", ""),
+                       test_path=data_config.get("test_path", ""), data_dir=data_dir)
   from tensorflow_datasets.translate import wmt14  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   return tfds.builder("wmt14_translate/fr-en", data_dir=data_dir)  # registered by importing its module
 
@@ -229,6 +290,9 @@ def load_parallel(data_config, split: str) -> dict:
     out = read_records(builder.as_data_source(split=split), {"source": "source", "target": "target"})
   out["source"] = [_texts(t) for t in out["source"]]
   out["target"] = [_texts(t) for t in out["target"]]
+  if split == "train" and data_config.get("max_train_pairs", 0):
+    keep = training_subset(len(out["source"]), int(data_config.max_train_pairs), data_config.get("seed", 0))
+    out = {k: [v[i] for i in keep] if isinstance(v, list) else v[keep] for k, v in out.items()}
   if data_config.get("reverse_direction", False):
     out["source"], out["target"] = out["target"], out["source"]
   return out

@@ -1,9 +1,11 @@
-"""Token vocabularies: characters (the dates task) and SentencePiece (real text), one interface.
+"""Token vocabularies: characters (the dates task), words (the paper's: the most frequent words of the tokenized
+corpus, the rest <unk>) and SentencePiece (real text), one interface.
 
 Ids 0-3 are reserved in both: 0 pad, 1 bos, 2 eos, 3 unk. `encode` returns ids without bos/eos; `decode` stops
 at the first eos and skips pad/bos.
 """
 
+import collections
 import json
 import os
 
@@ -59,6 +61,35 @@ class CharVocab:
   def load(cls, path: str) -> "CharVocab":
     with open(path, encoding="utf-8") as f:
       return cls(json.load(f)["chars"])
+
+
+class WordVocab:
+  """The `size` - 4 most frequent whitespace-separated words of the training text (ties in alphabetical order);
+  every other word is <unk>, as in Bahdanau et al. (30,000 words a side on tokenized WMT'14)."""
+
+  def __init__(self, words):
+    self.words = list(words)
+    self._index = {w: i + len(SPECIALS) for i, w in enumerate(self.words)}
+
+  @classmethod
+  def build(cls, texts, size: int, field: str = "") -> "WordVocab":
+    if size <= len(SPECIALS):
+      raise UserError(f"config field {field or 'vocab size'}={size} must exceed the {len(SPECIALS)} reserved ids")
+    counts = collections.Counter(w for t in texts for w in t.split())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return cls([w for w, _ in ranked[:size - len(SPECIALS)]])
+
+  def __len__(self):
+    return len(SPECIALS) + len(self.words)
+
+  def encode(self, text: str) -> list:
+    return [self._index.get(w, UNK) for w in text.split()]
+
+  def pieces(self, ids) -> list:
+    return [SPECIALS[i] if i < len(SPECIALS) else self.words[i - len(SPECIALS)] for i in map(int, ids)]
+
+  def decode(self, ids) -> str:
+    return " ".join(self.pieces(_strip(ids)))
 
 
 class SentencePieceVocab:

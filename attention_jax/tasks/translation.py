@@ -19,7 +19,7 @@ from absl import logging
 from attention_jax import io_utils
 from attention_jax.data import pipeline, translation as translation_data
 from attention_jax.errors import UserError, check_choice, check_positive
-from attention_jax.models.seq2seq import BOS, EOS, PAD, build_translation_model
+from attention_jax.models.seq2seq import BOS, EOS, PAD, UNK, build_translation_model
 from attention_jax.nmt import decoding, vocab as vocab_lib
 from attention_jax.tasks.base import Task
 
@@ -27,34 +27,54 @@ TIME_KEYS = ("src", "tgt", "gold_start", "gold_end")
 
 
 def build_vocabularies(data_config, train: dict):
-  """(source vocab, target vocab): characters, or SentencePiece models trained on the training split only and
-  cached beside the prepared data."""
-  kind = check_choice("data.tokenizer", data_config.tokenizer, ("char", "sentencepiece"))
+  """(source vocab, target vocab): characters, the most frequent words, or SentencePiece models; all built from the
+  training split only (SentencePiece models cached beside the prepared data)."""
+  kind = check_choice("data.tokenizer", data_config.tokenizer, ("char", "word", "sentencepiece"))
   if kind == "char":
     return vocab_lib.CharVocab.build(train["source"]), vocab_lib.CharVocab.build(train["target"])
+  sides = (("source", "src"), ("target", "tgt"))  # the config fields are data.src_* and data.tgt_*
+  if kind == "word":
+    return tuple(vocab_lib.WordVocab.build(train[side], int(data_config[f"{short}_vocab_size"]),
+                                           f"data.{short}_vocab_size") for side, short in sides)
   builder = translation_data.builder_for(data_config)
   folder = os.path.join(builder.data_dir, "sentencepiece")
   out = []
-  for side, size in (("source", data_config.src_vocab_size), ("target", data_config.tgt_vocab_size)):
-    check_positive(f"data.{side[:3]}_vocab_size", size)
-    coverage = data_config.get(f"{side[:3]}_character_coverage", 1.0)
+  for side, short in sides:
+    size = data_config[f"{short}_vocab_size"]
+    check_positive(f"data.{short}_vocab_size", size)
+    coverage = data_config.get(f"{short}_character_coverage", 1.0)
     reverse = "_reversed" if data_config.get("reverse_direction", False) else ""
     path = os.path.join(folder, f"{side}{reverse}_{size}_{coverage}_identity.model")
     out.append(vocab_lib.train_sentencepiece(
         train[side], path, size, coverage,
-        fields=f"data.{side[:3]}_vocab_size, data.{side[:3]}_character_coverage"))
+        fields=f"data.{short}_vocab_size, data.{short}_character_coverage"))
   return tuple(out)
 
 
-def encode_split(raw: dict, src_vocab, tgt_vocab, max_len: int, split: str) -> dict:
-  """Token arrays of one split, pairs longer than `max_len` (either side, target eos included) dropped."""
-  src = [src_vocab.encode(t) for t in raw["source"]]
-  tgt = [tgt_vocab.encode(t) for t in raw["target"]]
-  keep = [i for i in range(len(src)) if 0 < len(src[i]) <= max_len and len(tgt[i]) + 1 <= max_len]
-  dropped = len(src) - len(keep)
+def within_words(raw: dict, max_words: int) -> list:
+  """Indices of the pairs whose sides both have at most `max_words` whitespace-separated words (all if 0): the
+  paper's RNNsearch-30/-50 train on pairs up to 30/50 words and are tested on every sentence."""
+  if max_words < 0:
+    raise UserError(f"config field data.max_train_len={max_words} must be >= 0 (0: no limit)")
+  return [i for i, (s, t) in enumerate(zip(raw["source"], raw["target"]))
+          if not max_words or (len(s.split()) <= max_words and len(t.split()) <= max_words)]
+
+
+def encode_split(raw: dict, src_vocab, tgt_vocab, max_len: int, split: str, max_words: int = 0) -> dict:
+  """Token arrays of one split, pairs longer than `max_len` (either side, target eos included) dropped, and with
+  `max_words` (training only) pairs of more words than that on either side left out before encoding."""
+  candidates = within_words(raw, max_words)
+  if max_words:
+    logging.info("%s split: %d of %d pairs have at most data.max_train_len=%d words a side", split,
+                 len(candidates), len(raw["source"]), max_words)
+  encoded = {i: (src_vocab.encode(raw["source"][i]), tgt_vocab.encode(raw["target"][i])) for i in candidates}
+  src = {i: e[0] for i, e in encoded.items()}
+  tgt = {i: e[1] for i, e in encoded.items()}
+  keep = [i for i in candidates if 0 < len(src[i]) <= max_len and len(tgt[i]) + 1 <= max_len]
+  dropped = len(candidates) - len(keep)
   if dropped:
     logging.warning("%s split: dropped %d of %d pairs longer than data.max_len=%d tokens", split, dropped,
-                    len(src), max_len)
+                    len(candidates), max_len)
   if not keep:
     raise UserError(f"every pair of the {split} split is longer than config field data.max_len={max_len}")
   arrays = {"src": np.zeros((len(keep), max_len), np.int32), "tgt": np.zeros((len(keep), max_len), np.int32)}
@@ -137,7 +157,8 @@ def build(config) -> Task:
 
   @functools.cache
   def arrays(split):
-    return encode_split(raw(split), src_vocab, tgt_vocab, max_len, split)
+    max_words = int(data_config.get("max_train_len", 0)) if split == "train" else 0
+    return encode_split(raw(split), src_vocab, tgt_vocab, max_len, split, max_words)
 
   train = arrays("train")
   lengths = bucket_lengths(data_config)
@@ -223,7 +244,13 @@ def build(config) -> Task:
       row["exact_match"] = float(exact[members].mean())
     io_utils.atomic_write_text(os.path.join(workdir, f"translations_{split}.tsv"), "".join(
         f"{s}\t{r}\t{h}\t{n}\n" for s, r, h, n in zip(sources, references, hypotheses, data["src_len"])))
-    report = {"bleu": bleu.score, "decoded_exact_match": float(exact.mean()),
+    # The paper's second column: the sentences with no unknown word in the source or the reference.
+    known = [i for i, (src, ref) in enumerate(zip(sources, references))
+             if UNK not in src_vocab.encode(src) and UNK not in tgt_vocab.encode(ref)]
+    bleu_no_unk = sacrebleu.corpus_bleu([hypotheses[i] for i in known], [[references[i] for i in known]],
+                                        tokenize=tokenize).score if known else float("nan")
+    report = {"bleu": bleu.score, "bleu_no_unk": bleu_no_unk, "no_unk_sentences": len(known),
+              "decoded_exact_match": float(exact.mean()),
               "decode": decode_config.method if decode_config.method == "greedy" else
               f"beam {decode_config.beam_size}, alpha {decode_config.length_penalty}",
               "bleu_by_source_length": by_length}
