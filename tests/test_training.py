@@ -4,6 +4,7 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -124,3 +125,19 @@ def test_unwritable_workdir_is_refused(tmp_path):
   blocker.write_text("x")
   with pytest.raises(UserError, match="--workdir=.*is not writable"):
     train(tmp_path, "file/sub")
+
+
+def test_named_random_streams_keep_the_keys_of_earlier_runs_and_are_distinct():
+  """Every root key comes from random_streams; the values are those the earlier code drew (PRNGKey(seed + k)), so
+  results recorded before the streams had names still reproduce."""
+  from attention_jax import random_streams  # pylint: disable=g-import-not-at-top
+  from attention_jax.training import state as state_lib  # pylint: disable=g-import-not-at-top
+  for seed in (0, 3):
+    for stream, offset in (("params", 0), ("train", 1), ("eval", 2), ("eval_games", 7)):
+      np.testing.assert_array_equal(random_streams.key(seed, stream), jax.random.PRNGKey(seed + offset))
+    np.testing.assert_array_equal(state_lib.eval_example_keys(seed, jnp.arange(3)),
+                                  [jax.random.fold_in(jax.random.PRNGKey(seed + 2), i) for i in range(3)])
+  roots = {tuple(np.asarray(random_streams.key(0, s)).tolist()) for s in random_streams.STREAMS}
+  assert len(roots) == len(random_streams.STREAMS)
+  with pytest.raises(ValueError, match="unknown random stream 'dropout'"):
+    random_streams.key(0, "dropout")

@@ -27,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from attention_jax import random_streams
 from attention_jax.data import mnist, pipeline
 from attention_jax.errors import UserError, check_choice
 
 NAMES = mnist.PROTOCOLS
-CANVAS_STREAM = 0x63616e76  # fold_in(example key, CANVAS_STREAM) draws the example's canvas
 
 
 def load(data_config, split: str) -> dict:
@@ -97,7 +97,7 @@ def render(canvas: Canvas, batch: dict, keys):
   draws from its own stream of each)."""
   if not canvas.size:
     return batch["image"]
-  keys = jax.vmap(lambda k: jax.random.fold_in(k, CANVAS_STREAM))(keys)
+  keys = jax.vmap(lambda k: random_streams.sub_key(k, "canvas"))(keys)
   b, _, _, c = batch["image"].shape
   pieces = batch["clutter"] if canvas.clutter else jnp.zeros((b, 0, 1, 1, c), batch["image"].dtype)
   return jax.vmap(functools.partial(render_one, canvas))(batch["image"], pieces, keys)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attention_jax import distributed, io_utils, reinforce
+from attention_jax import distributed, io_utils, random_streams, reinforce
 from attention_jax.data import pipeline
 from attention_jax.envs import catch
 from attention_jax.errors import UserError, check_positive
@@ -55,7 +55,7 @@ def play(agent, params, keys):
 
 def evaluation_game_keys(seed: int, indices):
   """Key of evaluation game i: the same game (and policy noise) in every evaluation of a run with this seed."""
-  return jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed + 7), i))(indices)
+  return random_streams.indexed_keys(seed, "eval_games", indices)
 
 
 def ball_in_fovea(out, glimpse_size: int):

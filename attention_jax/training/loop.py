@@ -21,7 +21,7 @@ import ml_collections
 import optax
 from absl import logging
 
-from attention_jax import distributed, io_utils, tasks
+from attention_jax import distributed, io_utils, random_streams, tasks
 from attention_jax.data import pipeline
 from attention_jax.errors import UserError, check_positive
 from attention_jax.training import checkpoint, metrics, optim, parallel, state as state_lib
@@ -163,7 +163,7 @@ class Trainer:
 
   def initial_state(self) -> state_lib.TrainState:
     """The host copy of the state at step 0 (also the template a checkpoint is restored into)."""
-    params = jax.jit(self.task.init)(jax.random.PRNGKey(self.config.seed))
+    params = jax.jit(self.task.init)(random_streams.key(self.config.seed, "params"))
     return jax.device_get(state_lib.create(params, self.tx, self.config.seed))
 
   def evaluate(self, params_on_device, split: str) -> dict:

@@ -6,6 +6,8 @@ import flax
 import jax
 import jax.numpy as jnp
 
+from attention_jax import random_streams
+
 
 @flax.struct.dataclass
 class TrainState:
@@ -17,7 +19,7 @@ class TrainState:
 
 def create(params, tx, seed: int) -> TrainState:
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-                    key=jax.random.PRNGKey(seed + 1))
+                    key=random_streams.key(seed, "train"))
 
 
 def per_example_keys(step_key, global_batch: int, axis_name: str | None, num_shards: int):
@@ -35,5 +37,4 @@ def per_example_keys(step_key, global_batch: int, axis_name: str | None, num_sha
 
 def eval_example_keys(seed: int, indices):
   """Example i of an evaluation split gets fold_in(key, i): fixed by the seed, whatever the batching or devices."""
-  base = jax.random.PRNGKey(seed + 2)
-  return jax.vmap(lambda i: jax.random.fold_in(base, i))(indices)
+  return random_streams.indexed_keys(seed, "eval", indices)
