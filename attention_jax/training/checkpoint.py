@@ -55,7 +55,7 @@ class Checkpointer:
       raise UserError(f"checkpoint {step} in {self.directory} holds arrays of other shapes than this config "
                       f"makes; it was written by a different config. Pass a new --workdir, or rerun with the "
                       f"config that made it")
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype), like_state)
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), like_state)
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()))
     if _shapes(restored["state"]) != _shapes(like_state):

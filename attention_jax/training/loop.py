@@ -161,10 +161,22 @@ class Trainer:
   train_step: Callable
   eval_step: Callable
 
+  def _make_state(self) -> state_lib.TrainState:
+    return state_lib.create(self.task.init(random_streams.key(self.config.seed, "params")), self.tx,
+                            self.config.seed)
+
+  def abstract_state(self):
+    """Shapes and dtypes of the train state (`jax.eval_shape`: nothing computed), the template checkpoints are
+    restored into."""
+    return jax.eval_shape(self._make_state)
+
+  def create_state(self):
+    """The state at step 0, created on the devices with its sharding (`jit` with `out_shardings`)."""
+    return self.par.create_replicated(self._make_state)
+
   def initial_state(self) -> state_lib.TrainState:
-    """The host copy of the state at step 0 (also the template a checkpoint is restored into)."""
-    params = jax.jit(self.task.init)(random_streams.key(self.config.seed, "params"))
-    return jax.device_get(state_lib.create(params, self.tx, self.config.seed))
+    """A host copy of the state at step 0 (for tools and tests)."""
+    return self.par.get_replicated(self.create_state())
 
   def evaluate(self, params_on_device, split: str) -> dict:
     return evaluate_split(self.task, self.par, self.eval_step, params_on_device, split)
@@ -193,31 +205,26 @@ def train_and_evaluate(config, workdir: str):
   if primary:
     io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
   task, par = trainer.task, trainer.par
-  host_state = trainer.initial_state()
 
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   data_iter = pipeline.train_iterator(task.train_data)
-  start, restored, data_state = ckpt.restore_newest(host_state)
+  start, restored, data_state = ckpt.restore_newest(trainer.abstract_state())
   if start:
-    host_state = restored
+    state = par.put_replicated(restored)
     data_iter.set_state(data_state)
     logging.info("resuming at step %d", start)
+  else:
+    state = trainer.create_state()
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps, write=primary)
 
   train_step = trainer.train_step
-  state = par.put_replicated(host_state)
   pending, pending_from = [], start
 
   def flush(step):
     nonlocal pending, pending_from
     if not pending:
       return
-    if par.multi_process:
-      outputs = par.get_replicated(pending)
-    else:
-      outputs = jax.device_get(pending)  # one transfer per log interval
-      if par.kind == "pmap":
-        outputs = jax.tree.map(lambda x: x[0], outputs)
+    outputs = par.get_replicated(pending)  # one transfer per log interval
     bad = metrics.first_non_finite(outputs, pending_from + 1)
     if bad:
       raise NonFiniteError(f"non-finite {bad[1]} at step {bad[0]}; stopping. The newest checkpoint "
@@ -271,11 +278,11 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
   trainer = build_trainer(config)
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   if step is None:
-    step, host_state, _ = ckpt.restore_newest(trainer.initial_state())
+    step, host_state, _ = ckpt.restore_newest(trainer.abstract_state())
   elif step not in ckpt.all_steps():
     raise UserError(f"--step={step} is not a checkpoint of {workdir}; it has {ckpt.all_steps()}")
   else:
-    host_state, _ = ckpt.restore(step, trainer.initial_state())
+    host_state, _ = ckpt.restore(step, trainer.abstract_state())
   if not step:
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
   ckpt.close()

@@ -83,12 +83,24 @@ class DataParallel:
     return jax.device_put(batch, self._sharded)
 
   def get_replicated(self, tree):
-    """One host copy of replicated device values (for checkpoints and logs)."""
-    if self.kind == "pmap":
-      tree = jax.tree.map(lambda x: x[0], tree)
+    """One host copy of replicated device values (for checkpoints and logs), in one transfer."""
     if self.multi_process:  # the global array spans other processes' devices: read this process's copy
-      return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
-    return jax.device_get(tree)
+      tree = jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
+    else:
+      tree = jax.device_get(tree)
+    if self.kind == "pmap":  # every device holds a copy along the leading axis
+      tree = jax.tree.map(lambda x: x[0], tree)
+    return tree
+
+  def create_replicated(self, make):
+    """Runs `make()` (a pure function returning a pytree) compiled, its outputs created directly on the devices
+    with the layout the steps expect (replicated; under pmap one copy per device along a leading axis), never
+    built on the host and copied."""
+    if self.kind == "pmap":
+      n = self.num_devices
+      stacked = lambda: jax.tree.map(lambda x: jax.numpy.broadcast_to(x, (n,) + x.shape), make())
+      return jax.jit(stacked, out_shardings=self._sharded)()
+    return jax.jit(make, out_shardings=self._replicated)()
 
   # Compilation -----------------------------------------------------------------------------------------------
   def compile_step(self, fn, donate_state: bool = True):
