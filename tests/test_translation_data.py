@@ -18,7 +18,7 @@ import tensorflow_datasets as tfds
 from attention_jax import plotting
 from attention_jax.data import translation
 from attention_jax.errors import UserError
-from attention_jax.nmt import vocab as vocab_lib
+from attention_jax.nmt import reports, vocab as vocab_lib
 from attention_jax.tasks import translation as task_lib
 from attention_jax.training import loop
 from tests import helpers
@@ -123,7 +123,7 @@ def test_char_and_sentencepiece_round_trips(tmp_path):
 def test_bleu_by_length_equals_sacrebleu_on_each_bin():
   hyps = ["the cat sat on the mat", "a dog", "it is raining today in paris", "hello"]
   refs = ["the cat sat on a mat", "the dog", "it rains today in paris", "hello there"]
-  rows = task_lib.bleu_by_length([6, 2, 6, 1], hyps, refs, [0, 3, 10], "13a")
+  rows = reports.bleu_by_length([6, 2, 6, 1], hyps, refs, [0, 3, 10], "13a")
   assert [r["sentences"] for r in rows] == [2, 2]
   assert rows[0]["bleu"] == pytest.approx(sacrebleu.corpus_bleu([hyps[1], hyps[3]], [[refs[1], refs[3]]]).score)
   assert rows[1]["bleu"] == pytest.approx(sacrebleu.corpus_bleu([hyps[0], hyps[2]], [[refs[0], refs[2]]]).score)

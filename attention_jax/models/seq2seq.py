@@ -128,6 +128,7 @@ def _scan_cell(cell, s0, xs, memory, unroll):
 
 class RNNsearch(nn.Module):
   """Bidirectional GRU encoder, additive-attention GRU decoder, maxout readout (Bahdanau et al. 2014)."""
+  aligns = True  # its weights are a soft alignment (not a field): tasks score and draw them
   src_vocab: int
   tgt_vocab: int
   embed: int = 620
@@ -187,6 +188,7 @@ class RNNencdec(nn.Module):
   """The RNN encoder-decoder (Cho et al. 2014): c = tanh(V h_N) summarises the source; the decoder sees c at
   every step and in its readout. `reverse_source` (Sutskever et al. 2014) and `repeat_source` (Zaremba &
   Sutskever 2014) change what the encoder reads; the attention weights it reports are all zero."""
+  aligns = False  # no attention: nothing to score or draw
   src_vocab: int
   tgt_vocab: int
   embed: int = 620

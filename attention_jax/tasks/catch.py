@@ -86,6 +86,42 @@ def frames_seen(step: int, batch_size: int) -> int:
   return int(step) * batch_size * catch.FRAMES
 
 
+def reinforce_sums(out, discount: float, entropy_weight: float) -> dict:
+  """The summed REINFORCE objective of played games (`play`'s output, [b, T] arrays) and its metric sums.
+
+  l_t was chosen before its glimpse (baseline b_{t-1}), a_t after it (baseline b_t): see models/ram_catch.py.
+  """
+  final = out["reward"][:, -1]  # [b]; every game ends on its last frame
+  returns = reinforce.final_reward_returns(final, catch.FRAMES, discount)  # [b, T]
+  rl = (reinforce.reinforce_loss(out["location_log_prob"], returns, out["baseline_before"])
+        + reinforce.reinforce_loss(out["action_log_prob"], returns, out["baseline"]))
+  bl = reinforce.baseline_loss(returns, out["baseline"])
+  entropy = jnp.sum(out["entropy"], axis=-1)  # [b]
+  return {"loss": jnp.sum(rl + bl - entropy_weight * entropy), "reinforce": jnp.sum(rl),
+          "baseline_mse": jnp.sum(bl) / catch.FRAMES, "action_entropy": jnp.sum(entropy) / catch.FRAMES,
+          "catch_rate": jnp.sum(final), "baseline": jnp.sum(out["baseline"][:, 0]),
+          "count": jnp.asarray(final.shape[0], jnp.float32)}
+
+
+def game_pictures(agent, params, plots_dir: str, seed: int, batch_size: int) -> list:
+  """One evaluation game as an animated GIF and a PNG strip with the glimpse boxes, and the catch rate against
+  frames seen (from the run's metrics.jsonl)."""
+  from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+  keys = evaluation_game_keys(seed, jnp.arange(1))
+  out = jax.device_get(jax.jit(lambda p, k: play(agent, p, k))(params, keys))
+  frames, locations, actions = out["frame"][0], out["location"][0], out["action"][0]
+  caught = bool(out["reward"][0, -1] > 0)
+  paths = [plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
+                               os.path.join(plots_dir, f"catch_game.{ext}")) for ext in ("png", "gif")]
+  rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
+  curves = {"train (sampled)": ("train", "catch_rate"), "evaluation, sampled": ("test", "catch_rate"),
+            "evaluation, greedy": ("test", "greedy_catch_rate")}
+  points = {label: [(frames_seen(r["step"], batch_size), r[key]) for r in rows if r["split"] == split and key in r]
+            for label, (split, key) in curves.items()}
+  paths.append(plotting.catch_curve(points, os.path.join(plots_dir, "catch_rate.png")))
+  return [p for p in paths if p]
+
+
 def build(config) -> Task:
   agent, greedy_agent = build_agent(config.model), build_agent(config.model, greedy=True)
   discount = float(config.model.get("discount", 1.0))
@@ -107,18 +143,7 @@ def build(config) -> Task:
 
   def loss(params, batch, keys):
     del batch
-    out = play(agent, params, keys)
-    final = out["reward"][:, -1]  # [b]; every game ends on its last frame
-    returns = reinforce.final_reward_returns(final, catch.FRAMES, discount)  # [b, T]
-    # l_t was chosen before its glimpse (baseline b_{t-1}), a_t after it (baseline b_t): see models/ram_catch.py.
-    rl = (reinforce.reinforce_loss(out["location_log_prob"], returns, out["baseline_before"])
-          + reinforce.reinforce_loss(out["action_log_prob"], returns, out["baseline"]))
-    bl = reinforce.baseline_loss(returns, out["baseline"])
-    entropy = jnp.sum(out["entropy"], axis=-1)  # [b]
-    sums = {"loss": jnp.sum(rl + bl - entropy_weight * entropy), "reinforce": jnp.sum(rl),
-            "baseline_mse": jnp.sum(bl) / catch.FRAMES, "action_entropy": jnp.sum(entropy) / catch.FRAMES,
-            "catch_rate": jnp.sum(final), "baseline": jnp.sum(out["baseline"][:, 0]),
-            "count": jnp.asarray(final.shape[0], jnp.float32)}
+    sums = reinforce_sums(play(agent, params, keys), discount, entropy_weight)
     return sums["loss"], sums
 
   def evaluate(params, batch, keys):
@@ -136,23 +161,7 @@ def build(config) -> Task:
     return pipeline.eval_batches({"game": np.arange(eval_games, dtype=np.int32)}, config.eval_batch_size)
 
   def make_pictures(params, plots_dir):
-    """One game as an animated GIF and a PNG strip with the glimpse boxes, and catch rate against frames seen."""
-    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    keys = evaluation_game_keys(config.seed, jnp.arange(1))
-    out = jax.device_get(jax.jit(lambda p, k: play(agent, p, k))(params, keys))
-    frames, locations, actions = out["frame"][0], out["location"][0], out["action"][0]
-    caught = bool(out["reward"][0, -1] > 0)
-    paths = [plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
-                                 os.path.join(plots_dir, "catch_game.png")),
-             plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
-                                 os.path.join(plots_dir, "catch_game.gif"))]
-    rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
-    curves = {"train (sampled)": ("train", "catch_rate"), "evaluation, sampled": ("test", "catch_rate"),
-              "evaluation, greedy": ("test", "greedy_catch_rate")}
-    points = {label: [(frames_seen(r["step"], batch_size), r[key]) for r in rows if r["split"] == split and key in r]
-              for label, (split, key) in curves.items()}
-    paths.append(plotting.catch_curve(points, os.path.join(plots_dir, "catch_rate.png")))
-    return [p for p in paths if p]
+    return game_pictures(agent, params, plots_dir, config.seed, batch_size)
 
   return Task(name="catch", init=init, loss=loss, evaluate=evaluate, model=agent, train_data=train_data,
               eval_batches=eval_batches, make_pictures=make_pictures)

@@ -1,10 +1,10 @@
-"""Translation with RNNsearch / RNNencdec: teacher-forced training, decoding, BLEU, alignment scores, heat maps.
+"""Translation with RNNsearch / RNNencdec: teacher-forced training, decoding, alignment scores.
 
 Training minimises the summed token cross-entropy of the target (eos included, padding masked). Periodic
 evaluation (inside the compiled eval step, on every device) reports per-token loss and accuracy, greedy
 exact match per sentence and, on dates, the alignment accuracy: the share of target characters whose
-highest-weight source position lies in the gold span. `experiments.evaluate` adds BLEU (sacrebleu) of beam
-search or greedy output, BLEU by source length, the translations, and alignment heat maps.
+highest-weight source position lies in the gold span. `experiments.evaluate` adds `nmt.reports`: BLEU
+(sacrebleu) of beam search or greedy output, BLEU by source length, the translations, and alignment heat maps.
 """
 
 import functools
@@ -16,11 +16,10 @@ import numpy as np
 import optax
 from absl import logging
 
-from attention_jax import io_utils
 from attention_jax.data import pipeline, translation as translation_data
 from attention_jax.errors import UserError, check_choice, check_positive
-from attention_jax.models.seq2seq import BOS, EOS, PAD, UNK, build_translation_model
-from attention_jax.nmt import decoding, vocab as vocab_lib
+from attention_jax.models.seq2seq import BOS, EOS, PAD, build_translation_model
+from attention_jax.nmt import decoding, reports, vocab as vocab_lib
 from attention_jax.tasks.base import Task
 
 TIME_KEYS = ("src", "tgt", "gold_start", "gold_end")
@@ -131,157 +130,107 @@ def shift_right(tgt):
   return jnp.concatenate([jnp.full((tgt.shape[0], 1), BOS, tgt.dtype), tgt[:, :-1]], axis=1)
 
 
-def bleu_by_length(sources_len, hypotheses, references, edges, tokenize: str) -> list:
-  """BLEU of the sentences whose source length (tokens) falls in each [edges[i], edges[i+1]) bin."""
-  import sacrebleu  # pylint: disable=g-import-not-at-top
-  rows = []
-  for lo, hi in zip(edges[:-1], edges[1:]):
-    members = [i for i, n in enumerate(sources_len) if lo <= n < hi]
-    if members:
-      score = sacrebleu.corpus_bleu([hypotheses[i] for i in members], [[references[i] for i in members]],
-                                    tokenize=tokenize).score
-      rows.append({"min_len": int(lo), "max_len": int(hi - 1), "bleu": score, "sentences": len(members)})
-  return rows
+class TranslationData:
+  """The text of every split (`raw`), the vocabularies (built from the training split) and the token arrays of each
+  split (`arrays`, cached), with the training dataset (length buckets) and the evaluation batches."""
+
+  def __init__(self, config):
+    self.config, self.data_config = config, config.data
+    check_positive("data.max_len", self.data_config.max_len)
+    self.max_len = int(self.data_config.max_len)
+    self.raw = functools.cache(self.raw)  # each split is read and encoded once
+    self.arrays = functools.cache(self.arrays)
+    self.src_vocab, self.tgt_vocab = build_vocabularies(self.data_config, self.raw("train"))
+
+  def raw(self, split: str) -> dict:
+    return translation_data.load_parallel(self.data_config, split)
+
+  def arrays(self, split: str) -> dict:
+    max_words = int(self.data_config.get("max_train_len", 0)) if split == "train" else 0
+    return encode_split(self.raw(split), self.src_vocab, self.tgt_vocab, self.max_len, split, max_words)
+
+  def train_dataset(self):
+    train, lengths = self.arrays("train"), bucket_lengths(self.data_config)
+    logging.info("translation data: %d training pairs, vocabularies %d source / %d target tokens, buckets %s",
+                 len(train["src"]), len(self.src_vocab), len(self.tgt_vocab), lengths)
+    return pipeline.bucketed_train_dataset(model_inputs(train), bucket_of(train, lengths), lengths,
+                                           self.config.batch_size, self.config.seed, TIME_KEYS)
+
+  def eval_batches(self, split: str):
+    return pipeline.eval_batches(model_inputs(self.arrays(split)), self.config.eval_batch_size)
 
 
-def build(config) -> Task:
-  data_config = config.data
-  check_positive("data.max_len", data_config.max_len)
+class TranslationModel:
+  """The task's pure functions around the model: init, the summed token loss, evaluation sums, and decoding
+  (greedy or beam, compiled once)."""
 
-  @functools.cache
-  def raw(split):
-    return translation_data.load_parallel(data_config, split)
+  def __init__(self, model, decode_config, max_len: int, example: dict):
+    self.model, self.max_len, self._example = model, max_len, example
+    self.decode_config = decode_config
+    check_choice("decode.method", decode_config.method, ("greedy", "beam"))
+    self.translate = jax.jit(self._translate)
 
-  src_vocab, tgt_vocab = build_vocabularies(data_config, raw("train"))
-  max_len = int(data_config.max_len)
+  def apply(self, params, *args, **kwargs):
+    return self.model.apply({"params": params}, *args, **kwargs)
 
-  @functools.cache
-  def arrays(split):
-    max_words = int(data_config.get("max_train_len", 0)) if split == "train" else 0
-    return encode_split(raw(split), src_vocab, tgt_vocab, max_len, split, max_words)
+  def init(self, key):
+    e = self._example
+    return self.model.init(key, e["src"], e["src_len"], shift_right(e["tgt"]))["params"]
 
-  train = arrays("train")
-  lengths = bucket_lengths(data_config)
-  train_data = pipeline.bucketed_train_dataset(model_inputs(train), bucket_of(train, lengths), lengths,
-                                               config.batch_size, config.seed, TIME_KEYS)
-  model = build_translation_model(config.model, len(src_vocab), len(tgt_vocab))
-  logging.info("translation data: %d training pairs, vocabularies %d source / %d target tokens, buckets %s",
-               len(train["src"]), len(src_vocab), len(tgt_vocab), lengths)
+  def forward(self, params, batch):
+    return self.apply(params, batch["src"], batch["src_len"], shift_right(batch["tgt"]))
 
-  def eval_batches(split):
-    return pipeline.eval_batches(model_inputs(arrays(split)), config.eval_batch_size)
-
-  def forward(params, batch):
-    return model.apply({"params": params}, batch["src"], batch["src_len"], shift_right(batch["tgt"]))
-
-  def init(key):
-    example = {k: v[:2] for k, v in train.items()}
-    return model.init(key, example["src"], example["src_len"], shift_right(example["tgt"]))["params"]
-
-  def loss(params, batch, keys):
+  def loss(self, params, batch, keys):
     del keys  # no dropout: the paper trains without it
-    logits, _ = forward(params, batch)
+    logits, _ = self.forward(params, batch)
     sums = token_sums(logits, batch["tgt"], (batch["tgt"] != PAD).astype(jnp.float32))
     return sums["loss"], sums
 
-  def decoder(params):
-    return functools.partial(model.apply, {"params": params}, method=model.decode_step)
+  def encode(self, params, src, src_len):
+    memory = self.apply(params, src, src_len, method=self.model.encode)
+    return memory, self.apply(params, memory, method=self.model.initial_state)
 
-  def encode(params, src, src_len):
-    memory = model.apply({"params": params}, src, src_len, method=model.encode)
-    return memory, model.apply({"params": params}, memory, method=model.initial_state)
+  def decoder(self, params):
+    return functools.partial(self.model.apply, {"params": params}, method=self.model.decode_step)
 
-  def evaluate(params, batch, keys):
+  def evaluate(self, params, batch, keys):
+    """Token loss and accuracy, greedy exact match and (for models that align, with gold spans) alignment."""
     del keys
-    logits, weights = forward(params, batch)
+    logits, weights = self.forward(params, batch)
     sentence = batch["mask"]
     sums = token_sums(logits, batch["tgt"], (batch["tgt"] != PAD) * sentence[:, None])
-    memory, state = encode(params, batch["src"], batch["src_len"])
-    greedy = decoding.greedy_decode(decoder(params), memory, state, batch["tgt"].shape[1])
+    memory, state = self.encode(params, batch["src"], batch["src_len"])
+    greedy = decoding.greedy_decode(self.decoder(params), memory, state, batch["tgt"].shape[1])
     exact = jnp.all(greedy["tokens"] == batch["tgt"], axis=1).astype(jnp.float32)
     sums |= {"exact_match": jnp.sum(exact * sentence), "exact_match_count": jnp.sum(sentence)}
-    if "gold_start" in batch and config.model.name == "rnnsearch":
+    if "gold_start" in batch and self.model.aligns:
       hits, has_gold = alignment_hits(weights, batch["gold_start"], batch["gold_end"])
       sums |= {"alignment_accuracy": jnp.sum(hits * sentence[:, None]),
                "alignment_accuracy_count": jnp.sum(has_gold * sentence[:, None])}
     return sums
 
-  decode_config = config.decode
-  check_choice("decode.method", decode_config.method, ("greedy", "beam"))
+  def _translate(self, params, src, src_len):
+    memory, state = self.encode(params, src, src_len)
+    d = self.decode_config
+    if d.method == "greedy":
+      return decoding.greedy_decode(self.decoder(params), memory, state, self.max_len)
+    return decoding.beam_search(self.decoder(params), memory, state, self.max_len, d.beam_size, d.length_penalty)
 
-  @jax.jit
-  def translate(params, src, src_len):
-    memory, state = encode(params, src, src_len)
-    if decode_config.method == "greedy":
-      return decoding.greedy_decode(decoder(params), memory, state, max_len)
-    return decoding.beam_search(decoder(params), memory, state, max_len, decode_config.beam_size,
-                                decode_config.length_penalty)
+  def describe_decoding(self) -> str:
+    d = self.decode_config
+    return d.method if d.method == "greedy" else f"beam {d.beam_size}, alpha {d.length_penalty}"
 
-  def translate_split(params, split):
-    """Decodes every pair of `split`: (arrays, outputs with tokens/weights/lengths for each pair)."""
-    data, outs = arrays(split), []
-    for batch in eval_batches(split):
-      out = jax.device_get(translate(params, batch["src"], batch["src_len"]))
-      real = batch["mask"] > 0
-      outs.append({k: v[real] for k, v in out.items()})
-    return data, {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
-  def decode_report(params, split, workdir):
-    """BLEU (and exact match) of decoded `split`, BLEU by source length, translations written to the workdir."""
-    import sacrebleu  # pylint: disable=g-import-not-at-top
-    data, out = translate_split(params, split)
-    hypotheses = [tgt_vocab.decode(t) for t in out["tokens"]]
-    texts = raw(split)
-    references = [texts["target"][i] for i in data["pair"]]
-    sources = [texts["source"][i] for i in data["pair"]]
-    tokenize = data_config.get("bleu_tokenize", "13a")
-    bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize)
-    edges = list(range(0, max_len + data_config.length_bin, data_config.length_bin))
-    by_length = bleu_by_length(data["src_len"], hypotheses, references, edges, tokenize)
-    exact = np.array([h == r for h, r in zip(hypotheses, references)])
-    for row in by_length:  # exact match in the same bins (the dates task's sentence-level score)
-      members = [i for i, n in enumerate(data["src_len"]) if row["min_len"] <= n <= row["max_len"]]
-      row["exact_match"] = float(exact[members].mean())
-    io_utils.atomic_write_text(os.path.join(workdir, f"translations_{split}.tsv"), "".join(
-        f"{s}\t{r}\t{h}\t{n}\n" for s, r, h, n in zip(sources, references, hypotheses, data["src_len"])))
-    # The paper's second column: the sentences with no unknown word in the source or the reference.
-    known = [i for i, (src, ref) in enumerate(zip(sources, references))
-             if UNK not in src_vocab.encode(src) and UNK not in tgt_vocab.encode(ref)]
-    bleu_no_unk = sacrebleu.corpus_bleu([hypotheses[i] for i in known], [[references[i] for i in known]],
-                                        tokenize=tokenize).score if known else float("nan")
-    report = {"bleu": bleu.score, "bleu_no_unk": bleu_no_unk, "no_unk_sentences": len(known),
-              "decoded_exact_match": float(exact.mean()),
-              "decode": decode_config.method if decode_config.method == "greedy" else
-              f"beam {decode_config.beam_size}, alpha {decode_config.length_penalty}",
-              "bleu_by_source_length": by_length}
-    if "gold_start" in data and config.model.name == "rnnsearch" and exact.any():
-      # Alignment accuracy of the decoded output, over the sentences decoded exactly (their characters have gold).
-      best = out["weights"][exact].argmax(-1)  # [n, max_len]
-      gold_s, gold_e = data["gold_start"][exact], data["gold_end"][exact]
-      report["decoded_alignment_accuracy"] = float(((best >= gold_s) & (best < gold_e))[gold_s >= 0].mean())
-    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    plotting.bleu_by_length({config.model.name: by_length}, os.path.join(workdir, "plots", "bleu_by_length.png"))
-    return report
-
-  def make_pictures(params, plots_dir):
-    """Alignment heat maps (source across, target down; the paper's Figure 3) for the first test pairs."""
-    if config.model.name != "rnnsearch":
-      return []
-    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    n = int(config.get("num_heatmaps", 4))
-    data = arrays("test")
-    batch = {k: v[:n] for k, v in data.items()}
-    out = jax.device_get(translate(params, batch["src"], batch["src_len"]))
-    paths = []
-    for i in range(len(batch["src"])):
-      src_pieces = src_vocab.pieces(batch["src"][i, :batch["src_len"][i]])
-      tgt_pieces = tgt_vocab.pieces(out["tokens"][i, :out["lengths"][i]])
-      weights = out["weights"][i, :len(tgt_pieces), :len(src_pieces)]
-      paths.append(plotting.alignment_heatmap(weights, src_pieces, tgt_pieces,
-                                              os.path.join(plots_dir, f"alignment_{i}.png")))
-    return paths
-
-  return Task(name="translation", init=init, loss=loss, evaluate=evaluate, model=model, train_data=train_data,
-              eval_batches=eval_batches, make_pictures=make_pictures, decode_report=decode_report,
-              extras={"src_vocab": src_vocab, "tgt_vocab": tgt_vocab, "arrays": arrays, "translate": translate,
-                      "raw": raw})
+def build(config) -> Task:
+  data = TranslationData(config)
+  model = build_translation_model(config.model, len(data.src_vocab), len(data.tgt_vocab))
+  example = {k: v[:2] for k, v in data.arrays("train").items()}
+  fns = TranslationModel(model, config.decode, data.max_len, example)
+  num_heatmaps = int(config.get("num_heatmaps", 4))
+  return Task(name="translation", init=fns.init, loss=fns.loss, evaluate=fns.evaluate, model=model,
+              train_data=data.train_dataset(), eval_batches=data.eval_batches,
+              make_pictures=lambda params, plots_dir: reports.alignment_heatmaps(data, fns, params, plots_dir,
+                                                                                  num_heatmaps),
+              decode_report=lambda params, split, workdir: reports.bleu_report(data, fns, params, split, workdir),
+              extras={"src_vocab": data.src_vocab, "tgt_vocab": data.tgt_vocab, "arrays": data.arrays,
+                      "translate": fns.translate, "raw": data.raw})

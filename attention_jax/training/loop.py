@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import signal
-import tempfile
 import time
 from typing import Callable
 
@@ -25,18 +24,8 @@ from attention_jax import distributed, io_utils, random_streams, tasks
 from attention_jax.data import pipeline
 from attention_jax.errors import UserError, check_positive
 from attention_jax.training import checkpoint, metrics, optim, parallel, state as state_lib
-
-# Fields that may differ when a run resumes in an existing workdir (they change how long or how visibly it runs,
-# not what it computes).
-RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
-                    "keep_checkpoints", "parallel", "num_devices", "data.tfds_data_dir", "data.mnist_dir",
-                    "eval_batch_size", "decode.method", "decode.beam_size", "decode.length_penalty",
-                    "num_heatmaps")
-
-# Fields added to the configs after runs were made, with the value that reproduces what those runs computed: a
-# workdir whose config.json lacks one resumes if the new config holds that value.
-ADDED_FIELDS = {"optimizer.weight_decay_type": "l2"}
-
+from attention_jax.training.workdir import (ADDED_FIELDS, RESUMABLE_FIELDS, check_same_experiment,  # noqa: F401
+                                            flat_fields, load_config, prepare_workdir)
 
 def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):
   """The pure train step `(state, batch) -> (state, outputs)` (pmap it with `axis_name`, or jit it)."""
@@ -79,51 +68,6 @@ def validate(config) -> None:
   for field in ("batch_size", "eval_batch_size", "num_train_steps", "log_every_steps", "eval_every_steps",
                 "checkpoint_every_steps", "keep_checkpoints"):
     check_positive(field, config[field])
-
-
-def flat_fields(config) -> dict:
-  """{'a.b': value} for every leaf of a config (a ConfigDict or the dict read back from config.json)."""
-  d = config.to_dict() if hasattr(config, "to_dict") else config
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update({f"{k}.{kk}": vv for kk, vv in flat_fields(v).items()})
-    else:
-      out[k] = list(v) if isinstance(v, tuple) else v
-  return out
-
-
-def check_same_experiment(config, workdir: str) -> None:
-  """Refuses to resume a workdir whose config.json describes a different experiment (nothing is overwritten)."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return
-  with open(path, encoding="utf-8") as f:
-    old = ADDED_FIELDS | flat_fields(json.load(f))
-  new = flat_fields(json.loads(config.to_json_best_effort()))
-  differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
-  if differ:
-    shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
-    raise UserError(f"workdir {workdir} holds a run of a different config ({shown}). Either pass a new --workdir, "
-                    f"or rerun with the config that made it (all its fields are in {path})")
-
-
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise UserError(f"--workdir={workdir} holds no config.json; expected the workdir of a training run")
-  with open(path, encoding="utf-8") as f:
-    return ml_collections.ConfigDict(json.load(f))
-
-
-def prepare_workdir(workdir: str) -> None:
-  try:
-    os.makedirs(workdir, exist_ok=True)
-    # A probe of its own per process: the processes of a multi-host job check the same workdir at once.
-    with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_test_"):
-      pass
-  except OSError as e:
-    raise UserError(f"--workdir={workdir} is not writable ({e.strerror})") from e
 
 
 class _StopRequest:
@@ -195,48 +139,65 @@ def build_trainer(config) -> Trainer:
   return Trainer(config, task, par, tx, schedule, train_step, eval_step)
 
 
-def train_and_evaluate(config, workdir: str):
-  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
+class _TrainLog:
+  """Step outputs kept on the device until the next log step, then checked for NaN/Inf and written as one row."""
+
+  def __init__(self, par, writer, ckpt, start: int):
+    self.par, self.writer, self.ckpt = par, writer, ckpt
+    self.pending, self.pending_from = [], start
+
+  def add(self, out):
+    self.pending.append(out)
+
+  def flush(self, step: int):
+    if not self.pending:
+      return
+    outputs = self.par.get_replicated(self.pending)  # one transfer per log interval
+    bad = metrics.first_non_finite(outputs, self.pending_from + 1)
+    if bad:
+      raise NonFiniteError(f"non-finite {bad[1]} at step {bad[0]}; stopping. The newest checkpoint "
+                           f"(step {self.ckpt.latest_step()}) is the last good state.")
+    row = metrics.summarize(outputs)
+    rate = self.writer.steps_per_second(step)
+    self.writer.write(step, "train", row | {"steps_per_s": rate})
+    self.writer.progress(step, rate, row)
+    self.pending, self.pending_from = [], step
+
+
+def start_run(config, workdir: str) -> "Trainer":
+  """Checks the config and the workdir, builds the trainer, records config.json (process 0)."""
   validate(config)
   prepare_workdir(workdir)
   check_same_experiment(config, workdir)
   trainer = build_trainer(config)
-  primary = distributed.is_primary()  # in a multi-process job only process 0 writes files besides checkpoints
-  if primary:
+  if distributed.is_primary():  # in a multi-process job only process 0 writes files besides checkpoints
     io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
-  task, par = trainer.task, trainer.par
+  return trainer
 
-  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
-  data_iter = pipeline.train_iterator(task.train_data)
+
+def restore_or_create(trainer: "Trainer", ckpt, data_iter):
+  """(first step to run - 1, state on the devices): the newest good checkpoint (and the data iterator's position),
+  or a fresh state at step 0."""
   start, restored, data_state = ckpt.restore_newest(trainer.abstract_state())
-  if start:
-    state = par.put_replicated(restored)
-    data_iter.set_state(data_state)
-    logging.info("resuming at step %d", start)
-  else:
-    state = trainer.create_state()
+  if not start:
+    return 0, trainer.create_state()
+  data_iter.set_state(data_state)
+  logging.info("resuming at step %d", start)
+  return start, trainer.par.put_replicated(restored)
+
+
+def train_and_evaluate(config, workdir: str):
+  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
+  trainer = start_run(config, workdir)
+  par, primary = trainer.par, distributed.is_primary()
+  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  data_iter = pipeline.train_iterator(trainer.task.train_data)
+  start, state = restore_or_create(trainer, ckpt, data_iter)
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps, write=primary)
-
-  train_step = trainer.train_step
-  pending, pending_from = [], start
-
-  def flush(step):
-    nonlocal pending, pending_from
-    if not pending:
-      return
-    outputs = par.get_replicated(pending)  # one transfer per log interval
-    bad = metrics.first_non_finite(outputs, pending_from + 1)
-    if bad:
-      raise NonFiniteError(f"non-finite {bad[1]} at step {bad[0]}; stopping. The newest checkpoint "
-                           f"(step {ckpt.latest_step()}) is the last good state.")
-    row = metrics.summarize(outputs)
-    rate = writer.steps_per_second(step)
-    writer.write(step, "train", row | {"steps_per_s": rate})
-    writer.progress(step, rate, row)
-    pending, pending_from = [], step
+  log = _TrainLog(par, writer, ckpt, start)
 
   def save(step, force=False):
-    flush(step)  # never save a state whose steps have not been checked for NaN/Inf
+    log.flush(step)  # never save a state whose steps have not been checked for NaN/Inf
     if ckpt.save(step, par.get_replicated(state), data_iter.get_state(), force=force):
       logging.info("saved checkpoint %d", step)
 
@@ -244,14 +205,14 @@ def train_and_evaluate(config, workdir: str):
   with stop.installed():
     compile_start = time.time()
     for step in range(start + 1, config.num_train_steps + 1):
-      state, out = train_step(state, par.put_batch(next(data_iter)))
-      pending.append(out)
+      state, out = trainer.train_step(state, par.put_batch(next(data_iter)))
+      log.add(out)
       if step == start + 1:
         jax.block_until_ready(out)
         logging.info("first step (compilation included) took %.1fs", time.time() - compile_start)
       last = step == config.num_train_steps
       if step % config.log_every_steps == 0 or last:
-        flush(step)
+        log.flush(step)
       if step % config.eval_every_steps == 0 or last:
         row = trainer.evaluate(state.params, "test")
         writer.write(step, "test", row)
@@ -262,14 +223,13 @@ def train_and_evaluate(config, workdir: str):
         logging.warning("signal %d: saving step %d and exiting", stop.signal, step)
         save(step, force=True)
         break
-  flush(int(par.get_replicated(state.step)))
+  log.flush(int(par.get_replicated(state.step)))
   ckpt.close()
   writer.close()
-  final = par.get_replicated(state)
   if stop.signal is None and primary:
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
     plotting.training_curves(writer.rows, os.path.join(workdir, "plots", "training_curves.png"))
-  return final
+  return par.get_replicated(state)
 
 
 def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None) -> dict:

@@ -1,0 +1,65 @@
+"""A run's workdir: is it writable, does its config.json describe the same experiment, and reading it back."""
+
+import json
+import os
+import tempfile
+
+import ml_collections
+
+from attention_jax.errors import UserError
+
+# Fields that may differ when a run resumes in an existing workdir (they change how long or how visibly it runs,
+# not what it computes).
+RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
+                    "keep_checkpoints", "parallel", "num_devices", "data.tfds_data_dir", "data.mnist_dir",
+                    "eval_batch_size", "decode.method", "decode.beam_size", "decode.length_penalty",
+                    "num_heatmaps")
+
+# Fields added to the configs after runs were made, with the value that reproduces what those runs computed: a
+# workdir whose config.json lacks one resumes if the new config holds that value.
+ADDED_FIELDS = {"optimizer.weight_decay_type": "l2"}
+
+
+def flat_fields(config) -> dict:
+  """{'a.b': value} for every leaf of a config (a ConfigDict or the dict read back from config.json)."""
+  d = config.to_dict() if hasattr(config, "to_dict") else config
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update({f"{k}.{kk}": vv for kk, vv in flat_fields(v).items()})
+    else:
+      out[k] = list(v) if isinstance(v, tuple) else v
+  return out
+
+
+def check_same_experiment(config, workdir: str) -> None:
+  """Refuses to resume a workdir whose config.json describes a different experiment (nothing is overwritten)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path, encoding="utf-8") as f:
+    old = ADDED_FIELDS | flat_fields(json.load(f))
+  new = flat_fields(json.loads(config.to_json_best_effort()))
+  differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
+  if differ:
+    shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
+    raise UserError(f"workdir {workdir} holds a run of a different config ({shown}). Either pass a new --workdir, "
+                    f"or rerun with the config that made it (all its fields are in {path})")
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UserError(f"--workdir={workdir} holds no config.json; expected the workdir of a training run")
+  with open(path, encoding="utf-8") as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def prepare_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    # A probe of its own per process: the processes of a multi-host job check the same workdir at once.
+    with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_test_"):
+      pass
+  except OSError as e:
+    raise UserError(f"--workdir={workdir} is not writable ({e.strerror})") from e
