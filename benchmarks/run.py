@@ -74,7 +74,7 @@ def ram_eval():
     jax.block_until_ready(trainer.evaluate(params, "test"))
     rates.append(first["num_examples"] / (time.perf_counter() - start))
   timing = {"compile_s": round(compile_s, 3), "steps_per_s": 0.0, "devices": trainer.par.num_devices}
-  return {"examples_per_s": sorted(rates)[1], "eval_samples": config.model.eval_samples} | _common(timing, config)
+  return {"examples_per_s": sorted(rates)[1], "eval_samples": config.reinforce.eval_samples} | _common(timing, config)
 
 
 def _small_translation_config():

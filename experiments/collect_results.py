@@ -6,7 +6,8 @@ The spec is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"row": "la
 ...any fixed fields of the row (the paper's number, a table name)...}, ...]}. Each workdir is one seed of the row;
 `~` is expanded. For every row the output holds the spec's fixed fields, and from each workdir's `eval.json`
 (`experiments.evaluate`), `run.json` (`experiments.train`) and `config.json`:
-  METRIC_s      one value per seed of each metric named in the spec, and mean_METRIC / spread_METRIC (max - min)
+  METRICs       one value per seed of each metric named in the spec (`errors`, `accuracies`, `catch_rates`), and
+                mean_METRIC / spread_METRIC (max - min over the seeds)
   seeds         the config seed of each run
   steps, batch_size, wall_s, hardware, command, commit   one per seed
 A workdir without eval.json or run.json is an error that names the file. `--curves=F.png` also draws each row's
@@ -37,6 +38,13 @@ def _read(workdir: str, name: str, producer: str) -> dict:
     return json.load(f)
 
 
+def plural(name: str) -> str:
+  """error -> errors, accuracy -> accuracies: the key of a metric's per-seed list."""
+  if name.endswith("y"):
+    return name[:-1] + "ies"
+  return name + ("es" if name.endswith("s") else "s")
+
+
 def collect_row(row: dict, metrics) -> dict:
   """One row of the table from its workdirs (one per seed)."""
   fixed = {k: v for k, v in row.items() if k != "workdirs"}
@@ -49,7 +57,7 @@ def collect_row(row: dict, metrics) -> dict:
   out = dict(fixed)
   for metric in metrics:
     values = [float(evaluation[metric]) for evaluation, _, _ in runs]
-    out[f"{metric}_s"] = values
+    out[plural(metric)] = values
     out[f"mean_{metric}"] = sum(values) / len(values)
     out[f"spread_{metric}"] = max(values) - min(values)
   out["seeds"] = [config["seed"] for _, _, config in runs]

@@ -75,7 +75,9 @@ def tiny_translation_config(model: str = "rnnsearch", **overrides):
   """RNNsearch/RNNencdec on a small generated dates set, small enough to train in seconds."""
   from experiments.configs import nmt_dates  # pylint: disable=g-import-not-at-top
   c = nmt_dates.get_config(model)
-  c.model.update(embed=16, hidden=24, maxout=12, alignment=16)
+  c.model.update(embed=16, hidden=24, maxout=12)
+  if "alignment" in c.model:  # RNNsearch's own argument
+    c.model.alignment = 16
   c.data.sizes = (400, 40, 40)
   c.optimizer.warmup_steps = 0
   c.data.tfds_data_dir = os.environ["ATTENTION_JAX_TFDS_DIR"]

@@ -9,11 +9,14 @@ from attention_jax import io_utils
 from attention_jax.envs import catch
 from attention_jax.errors import UserError
 from attention_jax.models import glimpse
+from attention_jax.models.glimpse import GlimpseSpec
 from attention_jax.models.ram_catch import CatchAgent
 from attention_jax.tasks import catch as catch_task
 from attention_jax.training import loop
 from experiments.configs import ram_catch
 from tests import helpers
+
+SMALL_RETINA = GlimpseSpec(size=6, num_scales=3, what_hidden=16, where_hidden=16, output=32)
 
 
 def state(row, col, dx, paddle):
@@ -98,7 +101,7 @@ def test_random_policy_catch_rate_matches_its_exact_value():
 
 
 def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
-  agent = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  agent = CatchAgent(core_size=32, glimpse=SMALL_RETINA)
   keys = jax.random.split(jax.random.PRNGKey(0), 5)
   games = jax.vmap(catch.reset)(keys)
   noise = agent.draw_noise(keys)
@@ -122,7 +125,7 @@ def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
     largest = {name: max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grads[name])) for name in grads}
     assert largest["baseline"] > 0 and largest["location"] == 0 and largest["action"] == 0
     assert (largest["core"] > 0) == trains_core and (largest["glimpse"] > 0) == trains_core
-  greedy = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32, greedy=True)
+  greedy = CatchAgent(core_size=32, glimpse=SMALL_RETINA, greedy=True)
   play = jax.jit(greedy.apply)
   a = play({"params": params}, games, noise)
   b = play({"params": params}, games, jax.tree.map(lambda x: x + 1.0, noise))
@@ -130,7 +133,7 @@ def test_agent_plays_whole_games_and_every_part_gets_reward_gradient():
 
 
 def test_each_policy_term_uses_a_baseline_fixed_before_its_choice():
-  agent = CatchAgent(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  agent = CatchAgent(core_size=32, glimpse=SMALL_RETINA)
   keys = jax.random.split(jax.random.PRNGKey(3), 6)
   games = jax.vmap(catch.reset)(keys)
   location_noise, action_noise = agent.draw_noise(keys)
@@ -192,21 +195,23 @@ def test_fixed_glimpse_reference_equals_a_numpy_replay_of_the_ball():
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("glimpse_pooling", "median", "model.glimpse_pooling='median': expected one of"),
-    ("discount", 0.0, r"model.discount=0.0 must lie in \(0, 1\]"),
-    ("entropy_weight", -0.1, "model.entropy_weight=-0.1 must be >= 0"),
-    ("glimpse_size", 30, "model.glimpse_size=30 is larger than the 24x24 screen"),
+    ("model.glimpse.pooling", "median", "model.glimpse.pooling='median' is not known; expected one of"),
+    ("reinforce.discount", 0.0, r"reinforce.discount=0.0 must lie in \(0, 1\]"),
+    ("reinforce.entropy_weight", -0.1, "reinforce.entropy_weight=-0.1 must be >= 0"),
+    ("model.glimpse.size", 30, "model.glimpse.size=30 is larger than the image \\(24x24\\)"),
+    ("model.entropy_weight", 0.1, "model.entropy_weight moved to reinforce.entropy_weight"),
 ])
 def test_bad_catch_fields(tmp_path, field, value, message):
   config = tiny_catch_config(num_devices=1)
-  config.model[field] = value
+  helpers.with_overrides(config, {field: value})
   with pytest.raises(UserError, match=message):
     loop.train_and_evaluate(config, str(tmp_path / "w"))
 
 
 def tiny_catch_config(**overrides):
   c = ram_catch.get_config()
-  c.model.update(core_size=32, glimpse_hidden=16, location_hidden=16, glimpse_output=32)
+  c.model.core_size = 32
+  c.model.glimpse.update(what_hidden=16, where_hidden=16, output=32)
   c.batch_size = 16
   c.eval_batch_size = 40
   c.eval_games = 40
@@ -245,7 +250,8 @@ def test_a_short_training_run_beats_random_play(tmp_path):
   # the 1,000 evaluation games. Random play catches 1/12 = 8.3%, with a standard deviation of 0.87 points over
   # 1,000 games: 15% is 7.7 standard deviations above it.
   config = ram_catch.get_config()
-  config.model.update(core_size=64, glimpse_hidden=32, location_hidden=32, glimpse_output=64)
+  config.model.core_size = 64
+  config.model.glimpse.update(what_hidden=32, where_hidden=32, output=64)
   config = helpers.with_overrides(config, {
       "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "optimizer.cooldown_steps": 0,
       "log_every_steps": 100, "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})

@@ -39,7 +39,8 @@ def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_pat
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert (tmp_path / "curves.png").stat().st_size > 5000
   (row,) = json.loads(out.read_text())["rows"]
-  assert row["accuracy_s"] == [result["accuracy"]] * 2 and row["mean_error"] == result["error"]
+  assert row["accuracies"] == [result["accuracy"]] * 2 and row["errors"] == [result["error"]] * 2
+  assert row["mean_error"] == result["error"]
   assert row["spread_error"] == 0 and row["paper_error"] == 1.0 and row["steps"] == [40, 40]
   assert row["command"] == [record["command"]] * 2 and row["wall_s"] == [record["wall_s"]] * 2
   spec.write_text(json.dumps({"rows": [{"row": "x", "workdirs": [str(tmp_path)]}]}))

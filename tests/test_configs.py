@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from attention_jax import models
+from attention_jax.models import registry
 from attention_jax.envs import catch
 from attention_jax.tasks import ram as ram_task
 from attention_jax.training import optim
@@ -42,8 +42,10 @@ def test_ram_rows(row):
   c = module.get_config(arg)
   assert (canvas_of(c), int(c.data.get("clutter", 0))) == (canvas, clutter)
   m = c.model
-  assert (m.num_glimpses, m.glimpse_size, m.num_scales, m.random_glimpses) == (glimpses, size, scales, random)
-  assert (m.glimpse_hidden, m.location_hidden, m.glimpse_output, m.core_size) == (128, 128, 256, 256)
+  g = m.glimpse
+  assert (m.name, m.num_glimpses, g.size, g.num_scales, m.random_glimpses) == ("ram", glimpses, size, scales, random)
+  assert (g.what_hidden, g.where_hidden, g.output, m.core_size, g.pooling) == (128, 128, 256, 256, "mean")
+  assert (c.reinforce.num_samples, c.reinforce.eval_samples, c.reinforce.weight) == (1, 4, 1.0)
 
 
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the
@@ -73,7 +75,7 @@ def test_baseline_rows(row):
                                                                                             hidden)
   if name == "conv":
     assert (c.model.kernel_size, c.model.stride) == (10, 5)
-  model = models.build_classifier(c.model)
+  model = registry.build(c.model, num_classes=10)
   images = jnp.zeros((2, canvas, canvas, 1))
   params = jax.eval_shape(model.init, jax.random.PRNGKey(0), images)
   assert jax.eval_shape(model.apply, params, images).shape == (2, 10)
@@ -88,7 +90,7 @@ def test_translation_configs(module, arg):
   assert c.model.name == arg.split(",")[0]
   if arg.endswith("paper"):  # Bahdanau et al. 2014, Section 4.2 and Appendix B
     m = c.model
-    assert (m.embed, m.hidden, m.maxout, m.alignment) == (620, 1000, 500, 1000)
+    assert (m.embed, m.hidden, m.maxout, m.get("alignment", 1000)) == (620, 1000, 500, 1000)
     assert (c.data.src_vocab_size, c.data.tgt_vocab_size, c.batch_size) == (30000, 30000, 80)
     o = c.optimizer
     assert (o.name, o.eps, o.rho, o.clip_norm) == ("adadelta", 1e-6, 0.95, 1.0)
@@ -97,7 +99,9 @@ def test_translation_configs(module, arg):
 def test_catch_config():
   c = ram_catch.get_config()
   m = c.model  # Mnih et al. 2014, Section 4.2
-  assert (m.glimpse_size, m.num_scales, m.core_size) == (6, 3, 256)
+  assert (m.name, m.glimpse.size, m.glimpse.num_scales, m.glimpse.pooling, m.core_size) == (
+      "catch_agent", 6, 3, "max", 256)
+  assert (c.reinforce.discount, c.reinforce.entropy_weight) == (1.0, 0.003)
   assert abs(c.num_train_steps * c.batch_size * catch.FRAMES - 20e6) < 0.01 * 20e6  # the paper's 20 million frames
   schedule = optim.build_schedule(c.optimizer, c.num_train_steps)
   assert float(schedule(0)) == pytest.approx(c.optimizer.learning_rate) and float(schedule(c.num_train_steps)) == 0.0

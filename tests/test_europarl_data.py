@@ -158,9 +158,12 @@ def test_the_four_europarl_configs_differ_only_in_model_and_length_limit():
   configs = {arg: nmt_europarl.get_config(arg) for arg in ("rnnsearch,50", "rnnencdec,50", "rnnsearch,30",
                                                            "rnnencdec,30")}
   flat = {arg: loop.flat_fields(c) for arg, c in configs.items()}
-  keys = set().union(*flat.values())
-  differ = {k for k in keys if len({repr(f.get(k)) for f in flat.values()}) > 1}
-  assert differ == {"model.name", "data.max_train_len"}
+
+  def differ(*args):
+    keys = set().union(*(flat[a] for a in args))
+    return {k for k in keys if len({repr(flat[a].get(k)) for a in args}) > 1}
+  assert differ("rnnsearch,50", "rnnsearch,30") == differ("rnnencdec,50", "rnnencdec,30") == {"data.max_train_len"}
+  assert all(k.startswith("model.") for k in differ("rnnsearch,50", "rnnencdec,50"))  # the model, nothing else
   paper = nmt_europarl.get_config("rnnsearch,50,paper")
   assert (paper.model.hidden, paper.data.src_vocab_size, paper.optimizer.name) == (1000, 30000, "adadelta")
   assert re.search(r"not the paper's language pair", nmt_europarl.__doc__)

@@ -7,15 +7,17 @@ import numpy as np
 import optax
 import pytest
 
-from attention_jax import models
+from attention_jax.models import registry
+from attention_jax.models.glimpse import GlimpseSpec
 from attention_jax.errors import UserError
 from attention_jax.models import baselines
 from attention_jax.tasks import classification
-from attention_jax.training import optim
+from attention_jax.training import optim, workdir
+from experiments.configs import nmt_dates, ram_catch, ram_mnist
 
 
 def test_fc_equals_numpy_forward_pass():
-  model = baselines.FullyConnected(hidden=(64, 64))
+  model = baselines.FullyConnected(hidden=64, num_layers=2)
   images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1)).astype(np.uint8)
   params = model.init(jax.random.PRNGKey(0), images)["params"]
   assert [params[f"Dense_{i}"]["kernel"].shape for i in range(3)] == [(784, 64), (64, 64), (64, 10)]
@@ -46,7 +48,7 @@ def test_conv_equals_numpy_strided_convolution(filters):
 
 
 def test_classification_gradient_matches_finite_differences():
-  model = baselines.FullyConnected(hidden=(8,))
+  model = baselines.FullyConnected(hidden=8, num_layers=1)
   images = np.random.default_rng(2).random((4, 28, 28, 1)).astype(np.float32)
   labels = np.array([0, 3, 7, 9])
   params = model.init(jax.random.PRNGKey(2), images)["params"]
@@ -141,9 +143,47 @@ def test_bad_optimizer_fields(kw, message):
     optim.build_optimizer(opt_config(**kw), 100)
 
 
-def test_model_registry_builds_both_filter_counts():
+def test_model_registry_builds_any_model_from_exactly_its_arguments():
   cfg = ml_collections.ConfigDict(dict(name="conv", filters=16, kernel_size=10, stride=5, hidden=256))
-  assert models.build_classifier(cfg).filters == 16
+  assert registry.build(cfg, num_classes=10).filters == 16
+  ram = registry.build(ram_mnist.get_config("6").model, num_classes=10)
+  assert isinstance(ram.glimpse, GlimpseSpec) and ram.glimpse == GlimpseSpec(size=8, num_scales=1)
+  agent = registry.build(ram_catch.get_config().model, greedy=True)
+  assert agent.greedy and agent.glimpse.pooling == "max"
+  with pytest.raises(UserError, match=r"model.filterz is not an argument of ConvNet \(model.name='conv'\)"):
+    registry.build(ml_collections.ConfigDict(dict(name="conv", filterz=16)))
+  with pytest.raises(UserError, match="model.glimpse_size moved to model.glimpse.size"):
+    registry.build(ml_collections.ConfigDict(dict(name="ram", glimpse_size=8)))
+  with pytest.raises(UserError, match="model.glimpse.sise is not a field of GlimpseSpec"):
+    registry.build(ml_collections.ConfigDict(dict(name="ram", glimpse=dict(sise=8))))
+  with pytest.raises(UserError, match="model.name='ram' is not known; expected one of: rnnencdec, rnnsearch"):
+    registry.build(ml_collections.ConfigDict(dict(name="ram")), names=("rnnsearch", "rnnencdec"))
+
+
+def test_config_json_from_before_the_registry_is_upgraded_to_todays_layout():
+  """An old RAM, Catch and RNNencdec config.json (flat glimpse and loss fields, no model name, every translation
+  field) reads as today's config, so old workdirs resume and evaluate."""
+  old_ram = {"task": "ram", "model": dict(num_glimpses=6, glimpse_size=8, num_scales=1, glimpse_hidden=128,
+                                          location_hidden=128, glimpse_output=256, core="rnn", core_size=256,
+                                          location_std=0.17, tanh_mean=True, random_glimpses=False, num_samples=1,
+                                          eval_samples=4, reinforce_weight=1.0, unroll=6)}
+  new = ram_mnist.get_config("6").to_dict()
+  upgraded = workdir.upgrade(old_ram)
+  assert upgraded["model"] == {k: v for k, v in new["model"].items() if k != "glimpse"} | {
+      "glimpse": {k: v for k, v in new["model"]["glimpse"].items() if k != "pooling"}}
+  assert upgraded["reinforce"] == new["reinforce"]
+  old_catch = {"task": "catch", "model": dict(glimpse_size=6, num_scales=3, glimpse_hidden=128, location_hidden=128,
+                                              glimpse_output=256, core_size=256, location_std=0.2, discount=1.0,
+                                              unroll=1, glimpse_pooling="max", baseline_trains_core=True,
+                                              entropy_weight=0.003)}
+  catch_new = ram_catch.get_config().to_dict()
+  assert workdir.upgrade(old_catch)["model"] == catch_new["model"]
+  assert workdir.upgrade(old_catch)["reinforce"] == catch_new["reinforce"]
+  old_encdec = {"task": "translation", "model": dict(name="rnnencdec", embed=64, hidden=128, maxout=64,
+                                                     alignment=64, attention="additive", reverse_source=False,
+                                                     repeat_source=False, unroll=1)}
+  assert workdir.upgrade(old_encdec)["model"] == nmt_dates.get_config("rnnencdec").to_dict()["model"]
+  assert workdir.upgrade(upgraded) == upgraded  # today's layout is left alone
 
 
 def test_decoupled_weight_decay_is_adamw_and_l2_is_not():

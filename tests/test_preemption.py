@@ -21,14 +21,14 @@ KILLS = {"classifier": 3, "ram": 2, "translation": 1, "catch": 1}  # process sta
 FAMILIES = {
     "classifier": ["--config=experiments/configs/mnist_fc.py", "--config.model.hidden=32"],
     "ram": ["--config=experiments/configs/ram_mnist.py:3", "--config.model.core_size=64",
-            "--config.model.glimpse_output=64", "--config.model.eval_samples=1", "--config.model.unroll=1"],
+            "--config.model.glimpse.output=64", "--config.reinforce.eval_samples=1", "--config.model.unroll=1"],
     "translation": ["--config=experiments/configs/nmt_dates.py:rnnsearch", "--config.model.embed=16",
                     "--config.model.hidden=24", "--config.model.maxout=12", "--config.model.alignment=16",
                     "--config.data.sizes=(400,40,40)", "--config.data.buckets=()", "--config.eval_batch_size=40",
                     "--config.optimizer.warmup_steps=0"],
     "catch": ["--config=experiments/configs/ram_catch.py", "--config.model.core_size=32",
-              "--config.model.glimpse_hidden=16", "--config.model.location_hidden=16",
-              "--config.model.glimpse_output=32", "--config.eval_games=40", "--config.eval_batch_size=40"],
+              "--config.model.glimpse.what_hidden=16", "--config.model.glimpse.where_hidden=16",
+              "--config.model.glimpse.output=32", "--config.eval_games=40", "--config.eval_batch_size=40"],
 }
 COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
           "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",

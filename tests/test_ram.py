@@ -10,6 +10,7 @@ from attention_jax import io_utils, reinforce
 from attention_jax.data import images
 from attention_jax.errors import UserError
 from attention_jax.models import glimpse
+from attention_jax.models.glimpse import GlimpseSpec
 from attention_jax.models.ram import RecurrentAttentionModel, gaussian_log_prob, sample_location
 from attention_jax.tasks import ram as ram_task
 from attention_jax.training import loop, state as state_lib
@@ -147,8 +148,8 @@ def test_final_reward_returns_discount_backwards():
 
 
 def _small_model(**kw):
-  return RecurrentAttentionModel(num_glimpses=3, glimpse_size=8, num_scales=2, glimpse_hidden=16,
-                                 location_hidden=16, glimpse_output=32, core_size=32, **kw)
+  return RecurrentAttentionModel(num_glimpses=3, glimpse=GlimpseSpec(size=8, num_scales=2, what_hidden=16,
+                                                                     where_hidden=16, output=32), core_size=32, **kw)
 
 
 @pytest.mark.parametrize("core", ["rnn", "lstm"])
@@ -262,8 +263,9 @@ def tiny_ram_config(**overrides):
   c = helpers.tiny_classifier_config(**overrides)
   c.task = "ram"
   c.model = ram_mnist.ram_model(num_glimpses=3)
-  c.model.update(dict(glimpse_hidden=32, location_hidden=32, glimpse_output=64, core_size=64, eval_samples=1,
-                      unroll=1))
+  c.model.update(dict(core_size=64, unroll=1))
+  c.model.glimpse.update(what_hidden=32, where_hidden=32, output=64)
+  c.reinforce = dict(num_samples=1, eval_samples=1, weight=1.0)
   c.optimizer.name = "adam"
   c.optimizer.learning_rate = 3e-3
   return c
@@ -288,7 +290,9 @@ def test_a_short_ram_run_raises_reward(tmp_path):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("model.glimpse_size", 40, "model.glimpse_size=40 is larger than the image"),
+    ("model.glimpse.size", 40, "model.glimpse.size=40 is larger than the image"),
+    ("model.glimpse.what_hidden", 0, "model.glimpse.what_hidden=0 must be at least 1"),
+    ("reinforce.num_samples", 0, "reinforce.num_samples=0 and reinforce.eval_samples=1 must be >= 1"),
     ("model.num_glimpses", 0, "model.num_glimpses=0 must be at least 1"),
     ("model.core", "gru", "model.core='gru' is not known"),
     ("data.clutter", 4, "data.clutter=4 needs a canvas"),
@@ -299,13 +303,7 @@ def test_bad_ram_fields(tmp_path, field, value, message):
   if field.startswith("data.") and "data.canvas" not in config.data:
     config.data.canvas, config.data.clutter, config.data.clutter_size = 0, 0, 8
   with pytest.raises(UserError, match=message):
-    loop.train_and_evaluate(_set(config, field, value), str(tmp_path / "w"))
-
-
-def _set(config, field, value):
-  section, leaf = field.split(".")
-  config[section][leaf] = value
-  return config
+    loop.train_and_evaluate(helpers.with_overrides(config, {field: value}), str(tmp_path / "w"))
 
 
 def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):

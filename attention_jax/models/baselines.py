@@ -6,7 +6,6 @@ Conv: one convolutional layer (8 or 16 filters of 10x10, stride 5) and a rectifi
 Both take uint8 or float images [batch, height, width, channels] and return logits [batch, num_classes].
 """
 
-from typing import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -20,15 +19,16 @@ def to_unit_float(images: jnp.ndarray) -> jnp.ndarray:
 
 
 class FullyConnected(nn.Module):
-  """Fully connected rectifier layers of `hidden` units each, then a linear readout to the classes."""
-  hidden: Sequence[int] = (256, 256)
+  """`num_layers` fully connected rectifier layers of `hidden` units each, then a linear readout to the classes."""
+  hidden: int = 256
+  num_layers: int = 2
   num_classes: int = 10
 
   @nn.compact
   def __call__(self, images):
     x = to_unit_float(images).reshape(images.shape[0], -1)  # [batch, height*width*channels]
-    for units in self.hidden:
-      x = nn.relu(nn.Dense(units)(x))
+    for _ in range(self.num_layers):
+      x = nn.relu(nn.Dense(self.hidden)(x))
     return nn.Dense(self.num_classes)(x)  # [batch, num_classes]
 
 

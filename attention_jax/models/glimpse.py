@@ -9,8 +9,42 @@ shrinks a 1-pixel ball to 1/16 at the third scale). Pixels outside the image rea
 is [k, g_w, g_w, channels].
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+
+
+@dataclasses.dataclass(frozen=True)
+class GlimpseSpec:
+  """What a glimpse is and how the glimpse network reads it (`config.model.glimpse`), shared by every RAM.
+
+  Attributes:
+    size: the finest patch is size x size pixels, and every scale is pooled down to that.
+    num_scales: k patches of widths size, 2 size, 4 size, ...
+    what_hidden: units of h_g = relu(Linear(rho(x, l))), the "what" pathway.
+    where_hidden: units of h_l = relu(Linear(l)), the "where" pathway.
+    output: units of g = relu(Linear(h_g) + Linear(h_l)).
+    pooling: how coarser scales are pooled, "mean" (digits) or "max" (sparse screens such as Catch's).
+  """
+  size: int = 8
+  num_scales: int = 1
+  what_hidden: int = 128
+  where_hidden: int = 128
+  output: int = 256
+  pooling: str = "mean"
+
+
+def check_spec(spec: GlimpseSpec, image_size: int) -> None:
+  """UserErrors naming the config.model.glimpse field that cannot work on image_size x image_size inputs."""
+  from attention_jax.errors import UserError, check_choice  # pylint: disable=g-import-not-at-top
+  for field in ("size", "num_scales", "what_hidden", "where_hidden", "output"):
+    if getattr(spec, field) < 1:
+      raise UserError(f"config field model.glimpse.{field}={getattr(spec, field)} must be at least 1")
+  if spec.size > image_size:
+    raise UserError(f"config field model.glimpse.size={spec.size} is larger than the image ({image_size}x"
+                    f"{image_size}); expected at most {image_size}")
+  check_choice("model.glimpse.pooling", spec.pooling, POOLINGS)
 
 
 def patch_starts(loc: jnp.ndarray, image_hw, width: int) -> jnp.ndarray:

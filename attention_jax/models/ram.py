@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from attention_jax.models import glimpse
+from attention_jax.models.glimpse import GlimpseSpec
 
 
 def gaussian_log_prob(x, mean, std):
@@ -47,24 +48,26 @@ def sample_location(mean, std: float, noise):
 
 
 class GlimpseNetwork(nn.Module):
-  """g = relu(Linear(h_g) + Linear(h_l)) with h_g = relu(Linear(rho(x, l))), h_l = relu(Linear(l))."""
-  glimpse_size: int = 8
-  num_scales: int = 1
-  glimpse_hidden: int = 128
-  location_hidden: int = 128
-  output_size: int = 256
-  pixel_scale: float = 255.0  # pixels are divided by this (uint8 digits: 255; Catch's 0/1 screens: 1)
-  pooling: str = "mean"  # how coarser scales are pooled: "mean" or "max" (glimpse.extract_glimpse)
+  """g = relu(Linear(h_g) + Linear(h_l)) with h_g = relu(Linear(rho(x, l))), h_l = relu(Linear(l)).
+
+  Attributes:
+    spec: the glimpse and the sizes of the network that reads it.
+    pixel_scale: pixels are divided by this (uint8 digits: 255; Catch's 0/1 screens: 1).
+  """
+  spec: GlimpseSpec
+  pixel_scale: float = 255.0
 
   @nn.compact
   def __call__(self, padded_images, locs, image_hw):
-    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, self.glimpse_size, self.num_scales,
-                                         self.pooling)  # [b, k, g, g, c]
+    """padded_images <float32>[b, H + 2p, W + 2p, c], locs <float32>[b, 2] -> g <float32>[b, output]."""
+    s = self.spec
+    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, s.size, s.num_scales,
+                                         s.pooling)  # [b, k, g, g, c]
     rho = rho.reshape(rho.shape[0], -1) / self.pixel_scale  # pixels in [0, 1]
-    h_g = nn.relu(nn.Dense(self.glimpse_hidden, name="what")(rho))
-    h_l = nn.relu(nn.Dense(self.location_hidden, name="where")(locs))
+    h_g = nn.relu(nn.Dense(s.what_hidden, name="what")(rho))
+    h_l = nn.relu(nn.Dense(s.where_hidden, name="where")(locs))
     # Linear(h_g) + Linear(h_l) as one matmul of the concatenation (same function, one larger product).
-    return nn.relu(nn.Dense(self.output_size, name="what_where")(jnp.concatenate([h_g, h_l], -1)))
+    return nn.relu(nn.Dense(s.output, name="what_where")(jnp.concatenate([h_g, h_l], -1)))
 
 
 class RecurrentCore(nn.Module):
@@ -80,12 +83,9 @@ class RecurrentCore(nn.Module):
 
 
 class GlimpseStep(nn.Module):
-  """One step: sample l_t from the policy at h_{t-1}, take the glimpse, update the core."""
-  glimpse_size: int
-  num_scales: int
-  glimpse_hidden: int
-  location_hidden: int
-  glimpse_output: int
+  """One step: sample l_t from the policy at h_{t-1}, take the glimpse, update the core (the fields are the
+  model's own, see `RecurrentAttentionModel`)."""
+  glimpse: GlimpseSpec
   core: str
   core_size: int
   location_std: float
@@ -93,8 +93,7 @@ class GlimpseStep(nn.Module):
   random_glimpses: bool
 
   def setup(self):
-    self.glimpse_net = GlimpseNetwork(self.glimpse_size, self.num_scales, self.glimpse_hidden,
-                                      self.location_hidden, self.glimpse_output)
+    self.glimpse_net = GlimpseNetwork(self.glimpse)
     self.core_net = (nn.OptimizedLSTMCell(self.core_size) if self.core == "lstm"
                      else RecurrentCore(self.core_size))
     # The location network (2 outputs) and the baseline (1 output) read the same detached state: one Dense.
@@ -118,32 +117,40 @@ class GlimpseStep(nn.Module):
 
 class RecurrentAttentionModel(nn.Module):
   """RAM: `__call__(images [b, h, w, c], noise [b, T, 2]) -> dict` with
-  logits [b, classes], location/mean [b, T, 2], log_prob/baseline [b, T]."""
+  logits [b, classes], location/mean [b, T, 2], log_prob/baseline [b, T].
+
+  Attributes:
+    num_glimpses: T, the glimpses per image.
+    glimpse: the glimpse and its network (`GlimpseSpec`; `models.registry` makes it from config.model.glimpse).
+    core: "rnn" (h_t = relu(Linear(h_{t-1}) + Linear(g_t))) or "lstm".
+    core_size: units of the core.
+    location_std: sigma of the Gaussian location policy.
+    tanh_mean: squash the policy's mean into (-1, 1).
+    random_glimpses: the ablation: uniformly random locations, no location network.
+    num_classes: classes of the action network.
+    unroll: scan unrolling (a speed knob, same function).
+  """
   num_glimpses: int = 6
-  glimpse_size: int = 8
-  num_scales: int = 1
-  glimpse_hidden: int = 128
-  location_hidden: int = 128
-  glimpse_output: int = 256
+  glimpse: GlimpseSpec = GlimpseSpec()
   core: str = "rnn"  # "rnn" or "lstm"
   core_size: int = 256
   location_std: float = 0.17
   tanh_mean: bool = True
   random_glimpses: bool = False
   num_classes: int = 10
-  unroll: int = 1  # scan unrolling: XLA may fuse across steps (a speed knob, same function)
+  unroll: int = 1
 
   @nn.compact
   def __call__(self, images, noise):
     batch = images.shape[0]
     steps = nn.scan(GlimpseStep, variable_broadcast="params", split_rngs={"params": False},
                     in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.num_glimpses, unroll=self.unroll)(
-                        self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
-                        self.glimpse_output, self.core, self.core_size, self.location_std, self.tanh_mean,
-                        self.random_glimpses, name="steps")
+                        glimpse=self.glimpse, core=self.core, core_size=self.core_size,
+                        location_std=self.location_std, tanh_mean=self.tanh_mean,
+                        random_glimpses=self.random_glimpses, name="steps")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     carry = (zeros, zeros) if self.core == "lstm" else (zeros,)
-    padded = glimpse.pad_images(images, self.glimpse_size, self.num_scales)  # once, outside the loop
+    padded = glimpse.pad_images(images, self.glimpse.size, self.glimpse.num_scales)  # once, outside the loop
     _, out = steps(carry, noise, padded, images.shape[1:3])  # each [b, T, ...]
     out["logits"] = nn.Dense(self.num_classes, name="action")(out["h"][:, -1])
     return out

@@ -27,21 +27,17 @@ import jax.numpy as jnp
 
 from attention_jax.envs import catch
 from attention_jax.models import glimpse
+from attention_jax.models.glimpse import GlimpseSpec
 from attention_jax.models.ram import GlimpseNetwork, gaussian_log_prob, sample_location
 
 
 class CatchFrame(nn.Module):
-  """One frame: glimpse, core update, action, game step."""
-  glimpse_size: int
-  num_scales: int
-  glimpse_hidden: int
-  location_hidden: int
-  glimpse_output: int
+  """One frame: glimpse, core update, action, game step (the fields are the agent's own, see `CatchAgent`)."""
+  glimpse: GlimpseSpec
   core_size: int
   location_std: float
   greedy: bool
   baseline_trains_core: bool
-  pooling: str
 
   @nn.compact
   def __call__(self, carry, noise):
@@ -55,10 +51,8 @@ class CatchFrame(nn.Module):
       loc, location_log_prob = sample_location(mean, self.location_std, location_noise)  # [b, 2], [b]
     frames = jax.vmap(catch.render)(game)  # [b, 24, 24, 1]
     ball = jnp.stack([game.ball_row, game.ball_col], axis=-1)  # [b, 2], the ball on the screen this glimpse reads
-    padded = glimpse.pad_images(frames, self.glimpse_size, self.num_scales)
-    g = GlimpseNetwork(self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
-                       self.glimpse_output, pixel_scale=1.0, pooling=self.pooling,
-                       name="glimpse")(padded, loc, frames.shape[1:3])
+    padded = glimpse.pad_images(frames, self.glimpse.size, self.glimpse.num_scales)
+    g = GlimpseNetwork(self.glimpse, pixel_scale=1.0, name="glimpse")(padded, loc, frames.shape[1:3])
     lstm_carry, h = nn.OptimizedLSTMCell(self.core_size, name="core")(lstm_carry, g)
     logits = nn.Dense(catch.NUM_ACTIONS, name="action")(h)  # [b, 3]
     log_policy = jax.nn.log_softmax(logits)
@@ -77,17 +71,21 @@ class CatchFrame(nn.Module):
 
 
 class CatchAgent(nn.Module):
-  """`__call__(games, noise) -> dict` of per-frame arrays [b, T, ...] for T = catch.FRAMES frames (one game)."""
-  glimpse_size: int = 6
-  num_scales: int = 3
-  glimpse_hidden: int = 128
-  location_hidden: int = 128
-  glimpse_output: int = 256
+  """`__call__(games, noise) -> dict` of per-frame arrays [b, T, ...] for T = catch.FRAMES frames (one game).
+
+  Attributes:
+    glimpse: the retina and its network (`GlimpseSpec`; `models.registry` makes it from config.model.glimpse).
+    core_size: units of the LSTM core.
+    location_std: sigma of the Gaussian location policy.
+    greedy: play the mean location and the most likely action (evaluation), instead of sampling.
+    baseline_trains_core: the baseline's squared error also trains core and glimpse networks.
+    unroll: scan unrolling (a speed knob, same function).
+  """
+  glimpse: GlimpseSpec = GlimpseSpec(size=6, num_scales=3)
   core_size: int = 256
   location_std: float = 0.1
   greedy: bool = False
   baseline_trains_core: bool = True
-  pooling: str = "mean"  # of the coarser glimpse scales: "mean" or "max"
   unroll: int = 1
 
   @nn.compact
@@ -95,9 +93,8 @@ class CatchAgent(nn.Module):
     batch = games.ball_row.shape[0]
     frames = nn.scan(CatchFrame, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1,
                      length=catch.FRAMES, unroll=self.unroll)(
-                         self.glimpse_size, self.num_scales, self.glimpse_hidden, self.location_hidden,
-                         self.glimpse_output, self.core_size, self.location_std, self.greedy,
-                         self.baseline_trains_core, self.pooling, name="frames")
+                         glimpse=self.glimpse, core_size=self.core_size, location_std=self.location_std,
+                         greedy=self.greedy, baseline_trains_core=self.baseline_trains_core, name="frames")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     _, out = frames(((zeros, zeros), games), noise)
     return out

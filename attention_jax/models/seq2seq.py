@@ -235,19 +235,3 @@ class RNNencdec(nn.Module):
     c = jnp.broadcast_to(memory["context"][:, None, :], states.shape[:2] + memory["context"].shape[-1:])
     weights = jnp.zeros(tgt_in.shape + memory["mask"].shape[-1:], states.dtype)
     return self.readout(states, e, c), weights
-
-
-def build_translation_model(model_config, src_vocab: int, tgt_vocab: int) -> nn.Module:
-  """The model named by `config.model.name` ('rnnsearch' or 'rnnencdec') with the config's sizes."""
-  from attention_jax.errors import check_choice, check_positive  # pylint: disable=g-import-not-at-top
-  m = model_config
-  check_choice("model.name", m.name, ("rnnsearch", "rnnencdec"))
-  for field in ("embed", "hidden", "maxout"):
-    check_positive(f"model.{field}", m[field])
-  common = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, embed=m.embed, hidden=m.hidden, maxout=m.maxout,
-                unroll=m.get("unroll", 1))
-  if m.name == "rnnsearch":
-    check_positive("model.alignment", m.alignment)
-    return RNNsearch(alignment=m.alignment, attention=m.get("attention", "additive"), **common)
-  return RNNencdec(reverse_source=m.get("reverse_source", False), repeat_source=m.get("repeat_source", False),
-                   **common)

@@ -24,26 +24,29 @@ from attention_jax import distributed, io_utils, random_streams, reinforce
 from attention_jax.data import pipeline
 from attention_jax.envs import catch
 from attention_jax.errors import UserError, check_positive
-from attention_jax.models import glimpse
+from attention_jax.models import glimpse, registry
 from attention_jax.models.ram_catch import CatchAgent
 from attention_jax.tasks.base import Task
 
 
 def build_agent(model_config, greedy: bool = False) -> CatchAgent:
-  m = model_config
-  for field in ("glimpse_size", "num_scales", "core_size", "location_std"):
-    check_positive(f"model.{field}", m[field])
-  if m.glimpse_size > catch.SIZE:
-    raise UserError(f"config field model.glimpse_size={m.glimpse_size} is larger than the {catch.SIZE}x{catch.SIZE} "
-                    f"screen")
-  pooling = m.get("glimpse_pooling", "mean")
-  if pooling not in glimpse.POOLINGS:
-    raise UserError(f"config field model.glimpse_pooling={pooling!r}: expected one of {glimpse.POOLINGS}")
-  return CatchAgent(glimpse_size=m.glimpse_size, num_scales=m.num_scales, glimpse_hidden=m.glimpse_hidden,
-                    location_hidden=m.location_hidden, glimpse_output=m.glimpse_output, core_size=m.core_size,
-                    location_std=m.location_std, greedy=greedy,
-                    baseline_trains_core=bool(m.get("baseline_trains_core", True)), pooling=pooling,
-                    unroll=m.get("unroll", 1))
+  """The Catch agent `config.model` describes (`models.registry`), sampling or greedy."""
+  agent = registry.build(model_config, names=("catch_agent",), greedy=greedy)
+  glimpse.check_spec(agent.glimpse, catch.SIZE)
+  for field in ("core_size", "location_std"):
+    check_positive(f"model.{field}", getattr(agent, field))
+  return agent
+
+
+def policy_settings(config) -> tuple:
+  """(discount, entropy weight) of the REINFORCE objective, from `config.reinforce`."""
+  discount = float(config.reinforce.get("discount", 1.0))
+  if not 0.0 < discount <= 1.0:
+    raise UserError(f"config field reinforce.discount={discount} must lie in (0, 1]")
+  entropy_weight = float(config.reinforce.get("entropy_weight", 0.0))
+  if entropy_weight < 0:
+    raise UserError(f"config field reinforce.entropy_weight={entropy_weight} must be >= 0")
+  return discount, entropy_weight
 
 
 def play(agent, params, keys):
@@ -111,7 +114,7 @@ def game_pictures(agent, params, plots_dir: str, seed: int, batch_size: int) -> 
   out = jax.device_get(jax.jit(lambda p, k: play(agent, p, k))(params, keys))
   frames, locations, actions = out["frame"][0], out["location"][0], out["action"][0]
   caught = bool(out["reward"][0, -1] > 0)
-  paths = [plotting.catch_game(frames, locations, actions, caught, agent.glimpse_size, agent.num_scales,
+  paths = [plotting.catch_game(frames, locations, actions, caught, agent.glimpse.size, agent.glimpse.num_scales,
                                os.path.join(plots_dir, f"catch_game.{ext}")) for ext in ("png", "gif")]
   rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
   curves = {"train (sampled)": ("train", "catch_rate"), "evaluation, sampled": ("test", "catch_rate"),
@@ -124,12 +127,7 @@ def game_pictures(agent, params, plots_dir: str, seed: int, batch_size: int) -> 
 
 def build(config) -> Task:
   agent, greedy_agent = build_agent(config.model), build_agent(config.model, greedy=True)
-  discount = float(config.model.get("discount", 1.0))
-  if not 0.0 < discount <= 1.0:
-    raise UserError(f"config field model.discount={discount} must lie in (0, 1]")
-  entropy_weight = float(config.model.get("entropy_weight", 0.0))
-  if entropy_weight < 0:
-    raise UserError(f"config field model.entropy_weight={entropy_weight} must be >= 0")
+  discount, entropy_weight = policy_settings(config)
   batch_size, eval_games = config.batch_size, int(config.get("eval_games", 1000))
   check_positive("eval_games", eval_games)
   # Nothing to read: a step's "batch" only fixes how many games each device plays (keys come from the loop).
@@ -152,7 +150,7 @@ def build(config) -> Task:
     w = batch["mask"]
     sampled = play(agent, params, game_keys)["reward"][:, -1]
     greedy_out = play(greedy_agent, params, game_keys)
-    fovea = jnp.mean(ball_in_fovea(greedy_out, agent.glimpse_size), axis=-1)  # [b], share of the game's frames
+    fovea = jnp.mean(ball_in_fovea(greedy_out, agent.glimpse.size), axis=-1)  # [b], share of the game's frames
     return {"catch_rate": jnp.sum(sampled * w), "greedy_catch_rate": jnp.sum(greedy_out["reward"][:, -1] * w),
             "greedy_ball_in_fovea": jnp.sum(fovea * w), "count": jnp.sum(w)}
 

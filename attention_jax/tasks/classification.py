@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import optax
 
-from attention_jax import models
+from attention_jax.models import registry
 from attention_jax.data import images
 from attention_jax.tasks.base import Task
 
@@ -18,7 +18,7 @@ def classification_sums(logits, labels, weights):
 
 def build(config) -> Task:
   train_data, eval_batches, example, canvas = images.task_data(config)
-  model = models.build_classifier(config.model, num_classes=10)
+  model = registry.build(config.model, names=("fc", "conv"), num_classes=10)
 
   def init(key):
     return model.init(key, example)["params"]

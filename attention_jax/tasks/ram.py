@@ -1,11 +1,11 @@
 """RAM on (translated, cluttered) MNIST: the hybrid loss of Mnih et al. (2014), Section 3.2.
 
-Per image, averaged over M Monte-Carlo samples of the glimpse path:
+Per image, averaged over M = `reinforce.num_samples` Monte-Carlo samples of the glimpse path:
   loss = cross-entropy(action network)                          trains glimpse, core and action networks
-       + reinforce_weight * -sum_t log pi(l_t) (R - b_t)         trains the location network (R - b_t constant)
+       + reinforce.weight * -sum_t log pi(l_t) (R - b_t)         trains the location network (R - b_t constant)
        + sum_t (R - b_t)^2                                       trains the baseline
 with reward R = 1 if the final classification is right, else 0. Evaluation averages the class probabilities of
-`eval_samples` glimpse paths per image.
+`reinforce.eval_samples` glimpse paths per image.
 """
 
 import os
@@ -17,7 +17,7 @@ import optax
 
 from attention_jax import io_utils, plotting, reinforce
 from attention_jax.data import images
-from attention_jax.models import glimpse
+from attention_jax.models import glimpse, registry
 from attention_jax.errors import UserError, check_choice
 from attention_jax.models.ram import RecurrentAttentionModel
 from attention_jax.tasks.base import Task
@@ -25,21 +25,22 @@ from attention_jax.training import state as state_lib
 
 
 def build_model(model_config, image_size: int) -> RecurrentAttentionModel:
-  m = model_config
-  check_choice("model.core", m.core, ("rnn", "lstm"))
-  if m.num_glimpses < 1:
-    raise UserError(f"config field model.num_glimpses={m.num_glimpses} must be at least 1")
-  if m.glimpse_size < 1 or m.num_scales < 1:
-    raise UserError(f"config fields model.glimpse_size={m.glimpse_size} and model.num_scales={m.num_scales} must "
-                    f"be at least 1")
-  if m.glimpse_size > image_size:
-    raise UserError(f"config field model.glimpse_size={m.glimpse_size} is larger than the image ({image_size}x"
-                    f"{image_size}); expected at most {image_size}")
-  return RecurrentAttentionModel(
-      num_glimpses=m.num_glimpses, glimpse_size=m.glimpse_size, num_scales=m.num_scales,
-      glimpse_hidden=m.glimpse_hidden, location_hidden=m.location_hidden, glimpse_output=m.glimpse_output,
-      core=m.core, core_size=m.core_size, location_std=m.location_std, tanh_mean=m.tanh_mean,
-      random_glimpses=m.random_glimpses, unroll=m.get("unroll", 1))
+  """The RAM `config.model` describes (`models.registry`), checked against the image size."""
+  model = registry.build(model_config, names=("ram",), num_classes=10)
+  check_choice("model.core", model.core, ("rnn", "lstm"))
+  if model.num_glimpses < 1:
+    raise UserError(f"config field model.num_glimpses={model.num_glimpses} must be at least 1")
+  glimpse.check_spec(model.glimpse, image_size)
+  return model
+
+
+def reinforce_settings(config) -> tuple:
+  """(num_samples M, eval_samples, REINFORCE weight) from `config.reinforce`."""
+  r = config.reinforce
+  if r.num_samples < 1 or r.eval_samples < 1:
+    raise UserError(f"config fields reinforce.num_samples={r.num_samples} and reinforce.eval_samples="
+                    f"{r.eval_samples} must be >= 1")
+  return int(r.num_samples), int(r.eval_samples), float(r.weight)
 
 
 def repeat_samples(x, samples: int):
@@ -81,9 +82,7 @@ def _one_per_class(batches, count: int):
 def build(config) -> Task:
   train_data, eval_batches, example, canvas = images.task_data(config)
   model = build_model(config.model, example.shape[1])
-  samples, eval_samples = config.model.num_samples, config.model.eval_samples
-  if samples < 1 or eval_samples < 1:
-    raise UserError(f"config fields model.num_samples={samples} and model.eval_samples={eval_samples} must be >= 1")
+  samples, eval_samples, reinforce_weight = reinforce_settings(config)
 
   def forward(params, batch, keys, m):
     """M glimpse paths per example over its canvas (drawn once from the example's key)."""
@@ -96,7 +95,7 @@ def build(config) -> Task:
 
   def loss(params, batch, keys):
     out, _ = forward(params, batch, keys, samples)
-    terms = hybrid_loss_terms(out, repeat_samples(batch["label"], samples), config.model.reinforce_weight)
+    terms = hybrid_loss_terms(out, repeat_samples(batch["label"], samples), reinforce_weight)
     sums = {k: jnp.sum(v) / samples for k, v in terms.items()}  # mean over samples, sum over images
     sums["accuracy"] = sums["reward"]
     sums["count"] = jnp.asarray(batch["label"].shape[0], jnp.float32)
@@ -118,10 +117,11 @@ def build(config) -> Task:
     # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
     out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
     imgs = np.asarray(imgs)
-    padded = glimpse.pad_images(jnp.asarray(imgs), model.glimpse_size, model.num_scales)
+    spec = model.glimpse
+    padded = glimpse.pad_images(jnp.asarray(imgs), spec.size, spec.num_scales)
     seen = jax.vmap(lambda p, locs: jax.vmap(lambda l: glimpse.extract_glimpse(
-        p, l, imgs.shape[1:3], model.glimpse_size, model.num_scales))(locs))(padded, out["location"])
-    paths = [plotting.glimpse_strips(imgs, out["location"], seen, model.glimpse_size, model.num_scales,
+        p, l, imgs.shape[1:3], spec.size, spec.num_scales, spec.pooling))(locs))(padded, out["location"])
+    paths = [plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
                                      os.path.join(plots_dir, "glimpse_strips.png"), labels,
                                      jnp.argmax(out["logits"], -1))]
     rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))

@@ -18,7 +18,8 @@ from absl import logging
 
 from attention_jax.data import pipeline, translation as translation_data
 from attention_jax.errors import UserError, check_choice, check_positive
-from attention_jax.models.seq2seq import BOS, EOS, PAD, build_translation_model
+from attention_jax.models import registry
+from attention_jax.models.seq2seq import BOS, EOS, PAD
 from attention_jax.nmt import decoding, reports, vocab as vocab_lib
 from attention_jax.tasks.base import Task
 
@@ -128,6 +129,14 @@ def alignment_hits(weights, gold_start, gold_end):
 def shift_right(tgt):
   """Decoder inputs: bos, y_1, ..., y_{T-1}."""
   return jnp.concatenate([jnp.full((tgt.shape[0], 1), BOS, tgt.dtype), tgt[:, :-1]], axis=1)
+
+
+def build_translation_model(model_config, src_vocab: int, tgt_vocab: int):
+  """RNNsearch or RNNencdec as `config.model` describes it (`models.registry`), with the vocabularies' sizes."""
+  model = registry.build(model_config, names=("rnnsearch", "rnnencdec"), src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+  for field in ("embed", "hidden", "maxout") + (("alignment",) if model.aligns else ()):
+    check_positive(f"model.{field}", getattr(model, field))
+  return model
 
 
 class TranslationData:

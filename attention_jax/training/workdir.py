@@ -1,5 +1,6 @@
 """A run's workdir: is it writable, does its config.json describe the same experiment, and reading it back."""
 
+import copy
 import json
 import os
 import tempfile
@@ -17,7 +18,29 @@ RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "c
 
 # Fields added to the configs after runs were made, with the value that reproduces what those runs computed: a
 # workdir whose config.json lacks one resumes if the new config holds that value.
-ADDED_FIELDS = {"optimizer.weight_decay_type": "l2"}
+ADDED_FIELDS = {"optimizer.weight_decay_type": "l2", "model.glimpse.pooling": "mean",
+                "model.baseline_trains_core": True, "reinforce.entropy_weight": 0.0, "reinforce.discount": 1.0}
+
+
+def upgrade(config: dict) -> dict:
+  """A config.json written before the model registry (November 2026) in today's layout, so old workdirs resume
+  and evaluate: RAM and Catch models get their `name`, the glimpse fields become the `model.glimpse` block, loss and
+  policy fields move to `reinforce` (`models.registry.MOVED`), and a translation model keeps only its own
+  arguments. A config already in today's layout is returned unchanged."""
+  from attention_jax.models import registry  # pylint: disable=g-import-not-at-top
+  config = copy.deepcopy(config)
+  model = config.get("model", {})
+  if "name" not in model and config.get("task") in ("ram", "catch"):
+    model["name"] = "ram" if config["task"] == "ram" else "catch_agent"
+  for old, new in registry.MOVED.items():
+    if old in model:
+      section, *path = new.split(".")
+      target = model.setdefault("glimpse", {}) if section == "model" else config.setdefault(section, {})
+      target[path[-1]] = model.pop(old)
+  unused = {"rnnsearch": ("reverse_source", "repeat_source"), "rnnencdec": ("alignment", "attention")}
+  for field in unused.get(model.get("name"), ()):
+    model.pop(field, None)
+  return config
 
 
 def flat_fields(config) -> dict:
@@ -38,8 +61,9 @@ def check_same_experiment(config, workdir: str) -> None:
   if not os.path.exists(path):
     return
   with open(path, encoding="utf-8") as f:
-    old = ADDED_FIELDS | flat_fields(json.load(f))
+    old = flat_fields(upgrade(json.load(f)))
   new = flat_fields(json.loads(config.to_json_best_effort()))
+  old = {k: v for k, v in ADDED_FIELDS.items() if k in new} | old
   differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
   if differ:
     shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
@@ -52,7 +76,7 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.exists(path):
     raise UserError(f"--workdir={workdir} holds no config.json; expected the workdir of a training run")
   with open(path, encoding="utf-8") as f:
-    return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(upgrade(json.load(f)))
 
 
 def prepare_workdir(workdir: str) -> None:

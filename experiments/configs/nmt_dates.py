@@ -11,8 +11,11 @@ from experiments.configs import base
 
 
 def model_config(name: str, embed: int, hidden: int, maxout: int, alignment: int):
-  return dict(name=name, embed=embed, hidden=hidden, maxout=maxout, alignment=alignment, attention="additive",
-              reverse_source=False, repeat_source=False, unroll=1)
+  """config.model: the arguments of RNNsearch (alignment size, score) or RNNencdec (the source tricks)."""
+  common = dict(name=name, embed=embed, hidden=hidden, maxout=maxout, unroll=1)
+  if name == "rnnencdec":
+    return common | dict(reverse_source=False, repeat_source=False)
+  return common | dict(alignment=alignment, attention="additive")
 
 
 def translation_config(arg: str):

@@ -18,11 +18,12 @@ from experiments.configs import base
 def get_config():
   c = base.base_config()
   c.task = "catch"
-  c.model = dict(glimpse_size=6, num_scales=3, glimpse_hidden=128, location_hidden=128, glimpse_output=256,
-                 core_size=256, location_std=0.2, discount=1.0, unroll=1,
-                 glimpse_pooling="max",  # coarser scales max-pooled: the 1-pixel ball stays 1, not 1/4 and 1/16
-                 baseline_trains_core=True,
-                 entropy_weight=0.003)  # keeps the action policy from locking into one action (README, Catch)
+  c.model = dict(name="catch_agent",
+                 glimpse=dict(size=6, num_scales=3, what_hidden=128, where_hidden=128, output=256,
+                              pooling="max"),  # coarser scales max-pooled: the 1-pixel ball stays 1, not 1/4, 1/16
+                 core_size=256, location_std=0.2, baseline_trains_core=True, unroll=1)
+  c.reinforce = dict(discount=1.0,
+                     entropy_weight=0.003)  # keeps the action policy from locking into one action (README, Catch)
   c.eval_games = 1000
   c.batch_size = 256  # games per update (5,888 frames)
   c.eval_batch_size = 500

@@ -12,16 +12,21 @@ from experiments.configs import base
 
 
 def ram_model(num_glimpses=6, glimpse_size=8, num_scales=1, random_glimpses=False):
-  return dict(num_glimpses=num_glimpses, glimpse_size=glimpse_size, num_scales=num_scales, glimpse_hidden=128,
-              location_hidden=128, glimpse_output=256, core="rnn", core_size=256, location_std=0.17,
-              tanh_mean=True, random_glimpses=random_glimpses, num_samples=1, eval_samples=4,
-              reinforce_weight=1.0, unroll=num_glimpses)
+  """config.model: the arguments of `RecurrentAttentionModel` (and of its `GlimpseSpec`, as `glimpse`)."""
+  return dict(name="ram", num_glimpses=num_glimpses,
+              glimpse=dict(size=glimpse_size, num_scales=num_scales, what_hidden=128, where_hidden=128, output=256,
+                           pooling="mean"),
+              core="rnn", core_size=256, location_std=0.17, tanh_mean=True, random_glimpses=random_glimpses,
+              unroll=num_glimpses)
 
 
 def ram_config(model):
   c = base.base_config()
   c.task = "ram"
   c.model = model
+  # The hybrid loss: M glimpse paths per image in training, the class probabilities of `eval_samples` paths
+  # averaged at test time, and the weight of the REINFORCE term.
+  c.reinforce = dict(num_samples=1, eval_samples=4, weight=1.0)
   c.batch_size = 128
   c.eval_batch_size = 500
   c.num_train_steps = 20000
