@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import textwrap
 
 import matplotlib
 
@@ -250,5 +251,5 @@ def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") ->
   ax.set_yscale("log")
   ax.grid(True, which="both", alpha=0.3)
   ax.legend(fontsize=8)
-  ax.set_title(title)
+  ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=9)
   return save_figure(fig, path)

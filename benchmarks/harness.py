@@ -17,35 +17,37 @@ def peak_rss_mb() -> float:
 def time_training(config, windows: int = 5, steps_per_window: int = 20, warmup_steps: int = 0) -> dict:
   """Times the training loop's own step (host batch from Grain, transfer, update) after compilation.
 
-  Returns compile_s (first step, compilation included); steps_per_s, the median over `windows` windows of
-  `steps_per_window` steps, each window ended by waiting for the device; and input_fraction, the share of the
-  timed windows' wall time the loop spent waiting on the host input pipeline (in `next(batch)` and the
-  host-to-device transfer; steps are dispatched asynchronously, so the rest is the device's). `warmup_steps`
+  Batches come as in the training loop: from Grain, placed on the devices by `pipeline.DevicePrefetch`'s
+  background thread. Returns compile_s (first step, compilation included); steps_per_s, the median over `windows`
+  windows of `steps_per_window` steps, each window ended by waiting for the device; and input_fraction, the share
+  of the timed windows' wall time the loop spent waiting for its next batch on the devices (steps are dispatched
+  asynchronously, so the rest is the device's). `warmup_steps`
   untimed steps after the first one let a length-bucketed pipeline compile its other buckets before the clock
   starts.
   """
   trainer = loop.build_trainer(config)
   state = trainer.par.put_replicated(trainer.initial_state())
-  batches = pipeline.train_iterator(trainer.task.train_data)
+  batches = pipeline.DevicePrefetch(pipeline.train_iterator(trainer.task.train_data), trainer.par.put_batch)
   start = time.perf_counter()
-  state, out = trainer.train_step(state, trainer.par.put_batch(next(batches)))
+  state, out = trainer.train_step(state, next(batches))
   jax.block_until_ready(out)
   compile_s = time.perf_counter() - start
   for _ in range(warmup_steps):
-    state, out = trainer.train_step(state, trainer.par.put_batch(next(batches)))
+    state, out = trainer.train_step(state, next(batches))
   jax.block_until_ready(out)
   rates, input_s, total_s = [], 0.0, 0.0
   for _ in range(windows):
     start = time.perf_counter()
     for _ in range(steps_per_window):
       before_input = time.perf_counter()
-      batch = trainer.par.put_batch(next(batches))
+      batch = next(batches)
       input_s += time.perf_counter() - before_input
       state, out = trainer.train_step(state, batch)
     jax.block_until_ready((state, out))
     elapsed = time.perf_counter() - start
     total_s += elapsed
     rates.append(steps_per_window / elapsed)
+  batches.close()
   return {"compile_s": round(compile_s, 3), "steps_per_s": statistics.median(rates),
           "input_fraction": input_s / total_s, "devices": trainer.par.num_devices, "trainer": trainer,
           "state": state}

@@ -74,7 +74,8 @@ def test_curves(spec: dict) -> dict:
   metric = spec.get("metrics", ["error"])[0]
   curves = {}
   for row in spec["rows"]:
-    curves[row["row"]] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
+    label = f"{row['row']} ({row['data']})" if "data" in row else row["row"]
+    curves[label] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
         os.path.join(os.path.expanduser(w), "metrics.jsonl")) if r["split"] == "test" and metric in r]
                           for w in row["workdirs"]]
   return curves

@@ -369,3 +369,12 @@ def test_clutter_comes_from_other_digits_of_the_whole_split():
   train_batch = images._train_clutter(marked, images.Canvas(60, 4, 8))(dict(marked), rng)
   assert "index" not in train_batch  # read on the host, not sent to the device
   assert not (train_batch["clutter"][:, :, 0, 0, 0] == np.arange(n)[:, None]).any()
+
+
+def test_cut_pieces_equals_slicing_each_digit():
+  rng = np.random.default_rng(0)
+  digits = rng.integers(0, 255, (50, 28, 28, 1), dtype=np.uint8)
+  sources, tops, lefts = rng.integers(0, 50, (16, 4)), rng.integers(0, 21, (16, 4)), rng.integers(0, 21, (16, 4))
+  expected = np.stack([[digits[sources[i, k], tops[i, k]:tops[i, k] + 8, lefts[i, k]:lefts[i, k] + 8]
+                        for k in range(4)] for i in range(16)])
+  np.testing.assert_array_equal(images.cut_pieces(digits, sources, tops, lefts, 8), expected)

@@ -104,10 +104,14 @@ def render(canvas: Canvas, batch: dict, keys):
 
 
 def cut_pieces(digits, sources, tops, lefts, size: int):
-  """pieces[i, k] = digits[sources[i, k]] cut at (tops[i, k], lefts[i, k]), size x size: [b, k, size, size, c]."""
+  """pieces[i, k] = digits[sources[i, k]] cut at (tops[i, k], lefts[i, k]), size x size: [b, k, size, size, c].
+
+  One `np.take` of flat pixel indices (a fancy index over four axes costs three times as much on the host)."""
+  n, h, w, c = digits.shape
   span = np.arange(size)
-  return digits[sources[..., None, None], tops[..., None, None] + span[:, None],
-                lefts[..., None, None] + span[None, :]]
+  rows = (sources[..., None] * h + tops[..., None] + span) * w  # [b, k, size]: flat index of each row's start
+  flat = (rows[..., :, None] + lefts[..., None, None] + span[None, :])[..., None] * c + np.arange(c)
+  return np.take(digits.reshape(-1), flat)  # [b, k, size, size, c]
 
 
 def _draw_cuts(rng: np.random.Generator, shape, n: int, digit_size: int, piece: int):

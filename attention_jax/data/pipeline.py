@@ -8,6 +8,8 @@ In a multi-process job every process computes the same global batch of indices a
 of the rows (`distributed.process_rows`), so no process reads another's examples.
 """
 
+import queue
+import threading
 from typing import Callable, Iterator
 
 import grain
@@ -86,6 +88,59 @@ def train_iterator(dataset: grain.MapDataset, prefetch: int = 4):
   """A checkpointable iterator (`get_state`/`set_state`) that prepares batches on background threads."""
   options = grain.ReadOptions(num_threads=2, prefetch_buffer_size=prefetch)
   return iter(dataset.to_iter_dataset(options))
+
+
+class DevicePrefetch:
+  """The next `size` batches, already placed on the devices by a background thread, so the training loop does not
+  wait for the host to gather a batch or copy it over while the device computes the current step.
+
+  `get_state()` is the Grain iterator's position after the batches handed out so far (not after those still
+  queued), so a checkpoint resumes at exactly the next batch the loop would have read. Call `close()` when done.
+  """
+
+  def __init__(self, iterator, put: Callable, size: int = 8):
+    self._iterator, self._put = iterator, put
+    self._queue = queue.Queue(maxsize=size)
+    self._state = iterator.get_state()
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._fill, name="device-prefetch", daemon=True)
+    self._thread.start()
+
+  def _fill(self):
+    try:
+      while not self._stop.is_set():
+        batch = next(self._iterator)
+        item = (self._put(batch), self._iterator.get_state())
+        while not self._stop.is_set():
+          try:
+            self._queue.put(item, timeout=0.1)
+            break
+          except queue.Full:
+            continue
+    except BaseException as e:  # pylint: disable=broad-except
+      self._queue.put(e)  # raised in the loop's thread by __next__
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    item = self._queue.get()
+    if isinstance(item, BaseException):
+      raise item
+    placed, self._state = item
+    return placed
+
+  def get_state(self):
+    return self._state
+
+  def close(self):
+    self._stop.set()
+    while self._thread.is_alive():
+      try:
+        self._queue.get(timeout=0.1)
+      except queue.Empty:
+        pass
+    self._thread.join()
 
 
 def eval_batches(arrays: dict, batch_size: int, transform: Transform | None = None,

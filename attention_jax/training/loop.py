@@ -193,19 +193,20 @@ def train_and_evaluate(config, workdir: str):
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   data_iter = pipeline.train_iterator(trainer.task.train_data)
   start, state = restore_or_create(trainer, ckpt, data_iter)
+  batches = pipeline.DevicePrefetch(data_iter, par.put_batch)  # after the restore: it starts reading at once
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps, write=primary)
   log = _TrainLog(par, writer, ckpt, start)
 
   def save(step, force=False):
     log.flush(step)  # never save a state whose steps have not been checked for NaN/Inf
-    if ckpt.save(step, par.get_replicated(state), data_iter.get_state(), force=force):
+    if ckpt.save(step, par.get_replicated(state), batches.get_state(), force=force):
       logging.info("saved checkpoint %d", step)
 
   stop = _StopRequest()
-  with stop.installed():
+  with stop.installed(), contextlib.closing(batches):
     compile_start = time.time()
     for step in range(start + 1, config.num_train_steps + 1):
-      state, out = trainer.train_step(state, par.put_batch(next(data_iter)))
+      state, out = trainer.train_step(state, next(batches))
       log.add(out)
       if step == start + 1:
         jax.block_until_ready(out)
