@@ -33,6 +33,13 @@ def translation_config(arg: str):
   return c
 
 
+def use_paper_optimizer(c) -> None:
+  """Bahdanau et al.'s optimiser (Section 4.2, Appendix B): Adadelta, rho 0.95, eps 1e-6, gradient norm clipped
+  at 1, no schedule."""
+  c.optimizer.update(name="adadelta", learning_rate=1.0, schedule="constant", warmup_steps=0, eps=1e-6, rho=0.95,
+                     clip_norm=1.0)
+
+
 def get_config(arg: str = "rnnsearch"):
   c = translation_config(arg)
   c.data.name = "dates"

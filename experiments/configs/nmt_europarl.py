@@ -54,6 +54,5 @@ def get_config(arg: str = "rnnsearch,50"):
   c.checkpoint_every_steps = 1000
   c.num_heatmaps = 4
   if paper:
-    c.optimizer.update(name="adadelta", learning_rate=1.0, schedule="constant", warmup_steps=0, eps=1e-6,
-                       rho=0.95, clip_norm=1.0)
+    nmt_dates.use_paper_optimizer(c)
   return c

@@ -36,13 +36,7 @@ def get_config(arg: str = "rnnsearch"):
     c.model = nmt_dates.model_config(name, 620, 1000, 500, 1000)
     c.batch_size = 80
     c.eval_batch_size = 80
-    c.optimizer.name = "adadelta"
-    c.optimizer.learning_rate = 1.0
-    c.optimizer.schedule = "constant"
-    c.optimizer.warmup_steps = 0
-    c.optimizer.eps = 1e-6
-    c.optimizer.rho = 0.95
-    c.optimizer.clip_norm = 1.0
+    nmt_dates.use_paper_optimizer(c)
   else:
     c.model = nmt_dates.model_config(name, 256, 512, 256, 512)
   return c
