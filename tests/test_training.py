@@ -141,3 +141,27 @@ def test_named_random_streams_keep_the_keys_of_earlier_runs_and_are_distinct():
   assert len(roots) == len(random_streams.STREAMS)
   with pytest.raises(ValueError, match="unknown random stream 'dropout'"):
     random_streams.key(0, "dropout")
+
+
+def test_device_prefetch_keeps_order_and_the_position_of_what_was_handed_out():
+  """Batches come out in the iterator's order, get_state() is the position after the batches handed out (not after
+  those queued ahead), so a checkpoint resumes at the next batch; an error in the thread reaches the caller."""
+  from attention_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  dataset = pipeline.train_dataset({"x": np.arange(100)}, 10, seed=0)
+  reference = pipeline.train_iterator(dataset)
+  expected = [next(reference)["x"] for _ in range(6)]
+  prefetch = pipeline.DevicePrefetch(pipeline.train_iterator(dataset), lambda b: b, size=3)
+  for i in range(2):
+    np.testing.assert_array_equal(next(prefetch)["x"], expected[i])
+  state = prefetch.get_state()
+  prefetch.close()
+  resumed = pipeline.train_iterator(dataset)
+  resumed.set_state(state)
+  np.testing.assert_array_equal(next(resumed)["x"], expected[2])
+
+  def broken(batch):
+    raise ValueError("cannot place this batch")
+  failing = pipeline.DevicePrefetch(pipeline.train_iterator(dataset), broken)
+  with pytest.raises(ValueError, match="cannot place this batch"):
+    next(failing)
+  failing.close()
