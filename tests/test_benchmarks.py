@@ -12,10 +12,12 @@ from tests import helpers
 def test_time_training_runs_the_first_step_the_warmup_and_every_timed_step():
   config = helpers.tiny_classifier_config(num_devices=1)
   timing = harness.time_training(config, windows=2, steps_per_window=3, warmup_steps=2)
-  # 1 compiling step + 2 untimed warm-up steps + 2 windows x 3 timed steps, all real updates of the state.
-  assert int(timing["state"].step) == 1 + 2 + 2 * 3
+  # 1 compiling step + 2 untimed warm-up steps + 2 windows x 3 timed steps through the pipeline + the same again
+  # on batches placed beforehand, all real updates of the state.
+  assert int(timing["state"].step) == 1 + 2 + 2 * 3 + 2 * 3
   assert timing["devices"] == 1
-  assert timing["compile_s"] > 0 and timing["steps_per_s"] > 0
+  assert timing["compile_s"] > 0 and timing["steps_per_s"] > 0 and timing["preplaced_steps_per_s"] > 0
+  assert 0 <= timing["input_fraction"] < 1
 
 
 def test_benchmark_binary_prints_one_json_line_and_refuses_unknown_names():

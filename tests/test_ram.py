@@ -213,10 +213,11 @@ def numpy_canvases(digits, pieces, rng, size):
   return out
 
 
-def _render(canvas, digits, sources, seed=0):
+def _render(canvas, digits, pieces, seed=0):
   keys = jax.random.split(jax.random.PRNGKey(seed), len(digits))
-  batch = {"image": jnp.asarray(digits)} | ({"clutter": jnp.asarray(sources)} if sources is not None else {})
-  return np.asarray(jax.jit(lambda b, k: images.render(canvas, b, k))(batch, keys))
+  if pieces is None:
+    pieces = np.zeros((len(digits), 0, 1, 1, 1), np.uint8)
+  return np.asarray(jax.jit(lambda d, p, k: images.draw_canvases(canvas, d, p, k))(digits, pieces, keys))
 
 
 def test_translated_and_cluttered_canvases_on_the_device():
@@ -326,11 +327,11 @@ def _test_canvases(config):
   trainer = loop.build_trainer(config)
   canvas = images.Canvas.from_config(config.data)
   par = trainer.par
-  draw = par.compile_step(lambda params, batch: images.render(
-      canvas, batch, state_lib.eval_example_keys(config.seed, batch["index"])), donate_state=False)
+  draw = par.compile_step(lambda params, batch, resident: images.render(
+      canvas, batch | resident, state_lib.eval_example_keys(config.seed, batch["index"])), donate_state=False)
   out = []
   for batch in trainer.task.eval_batches("test"):
-    drawn = np.asarray(draw(None, par.put_batch(batch)))
+    drawn = np.asarray(draw(None, par.put_batch(batch), trainer.resident("test")))
     out.append(drawn.reshape(-1, *drawn.shape[-3:])[batch["mask"] > 0])
   return np.concatenate(out)
 
@@ -350,31 +351,30 @@ def test_clutter_comes_from_other_digits_of_the_whole_split():
   config = _cluttered_config(eval_batch_size=500)
   test = images.load(config.data, "test")
   assert (np.diff(test["label"]) >= 0).all()  # sorted by class
-  # Give every test digit a distinct constant value, so a piece tells which digit it was cut from.
   n = len(test["label"])
-  marked = {"image": np.repeat(np.arange(n, dtype=np.uint16)[:, None, None, None], 28, 1).repeat(28, 2),
-            "label": test["label"], "index": np.arange(n, dtype=np.int32)}
-  batch = images._test_clutter(marked, images.Canvas(60, 4, 8), config.seed)(marked, None)
-  sources = batch["clutter"][:, :, 0, 0, 0].astype(int)  # [n, 4]
-  assert (batch["clutter"] == sources[:, :, None, None, None]).all()  # each piece is cut from one digit
-  assert not (sources == np.arange(n)[:, None]).any()
+  index = {"index": np.arange(n, dtype=np.int32)}
+  cuts = images._test_clutter(n, 28, images.Canvas(60, 4, 8), config.seed)(index, None)["clutter"]  # [n, 4, 3]
+  sources = cuts[..., 0]
+  assert cuts.dtype == np.int32 and not (sources == np.arange(n)[:, None]).any()
   same_class = np.mean(test["label"][sources] == test["label"][:, None])
   assert 0.07 < same_class < 0.13
-  _, eval_batches, _, _ = images.task_data(config)
-  for batch in eval_batches("test"):  # the task's batches carry [b, 4, 8, 8, 1] pieces of real digits
-    assert batch["clutter"].shape == (500, 4, 8, 8, 1) and batch["clutter"].dtype == np.uint8
+  data = images.task_data(config)
+  for batch in data.eval_batches("test"):  # the task's batches carry indices and cuts, never pixels
+    assert set(batch) == {"index", "label", "clutter", "mask"} and batch["clutter"].shape == (500, 4, 3)
+  assert data.resident("test")["digits"].shape == (n, 28, 28, 1)
+  assert cuts[..., 1].min() == 0 and cuts[..., 1].max() == 20  # cuts reach both edges of the digit
+  assert cuts[..., 2].min() == 0 and cuts[..., 2].max() == 20
   rng = np.random.default_rng(0)
-  tops = images._draw_cuts(rng, (n, 4), n, 28, 8)[1]
-  assert tops.min() == 0 and tops.max() == 20  # cuts reach both edges of the digit
-  train_batch = images._train_clutter(marked, images.Canvas(60, 4, 8))(dict(marked), rng)
-  assert "index" not in train_batch  # read on the host, not sent to the device
-  assert not (train_batch["clutter"][:, :, 0, 0, 0] == np.arange(n)[:, None]).any()
+  train_cuts = images._train_clutter(n, 28, images.Canvas(60, 4, 8))(index, rng)["clutter"]
+  assert not (train_cuts[..., 0] == np.arange(n)[:, None]).any()
+  train_batch = next(iter(data.train))
+  assert set(train_batch) == {"index", "label", "clutter"} and train_batch["clutter"].shape == (32, 4, 3)
 
 
 def test_cut_pieces_equals_slicing_each_digit():
   rng = np.random.default_rng(0)
   digits = rng.integers(0, 255, (50, 28, 28, 1), dtype=np.uint8)
-  sources, tops, lefts = rng.integers(0, 50, (16, 4)), rng.integers(0, 21, (16, 4)), rng.integers(0, 21, (16, 4))
-  expected = np.stack([[digits[sources[i, k], tops[i, k]:tops[i, k] + 8, lefts[i, k]:lefts[i, k] + 8]
-                        for k in range(4)] for i in range(16)])
-  np.testing.assert_array_equal(images.cut_pieces(digits, sources, tops, lefts, 8), expected)
+  cuts = np.stack([rng.integers(0, 50, (16, 4)), rng.integers(0, 21, (16, 4)), rng.integers(0, 21, (16, 4))], -1)
+  expected = np.stack([[digits[s, t:t + 8, l:l + 8] for s, t, l in cuts[i]] for i in range(16)])
+  np.testing.assert_array_equal(np.asarray(jax.jit(images.cut_pieces, static_argnums=2)(digits, cuts, 8)),
+                                expected)

@@ -8,9 +8,10 @@ translated and cluttered canvases of Mnih et al. (2014), Section 4.1.
                          100x100 with 8 pieces of 8x8)
 
 Canvases are drawn on the device, inside the jitted step (`render`), with the example's own key: where the digit
-lands and where each clutter piece lands, overlaps maxed. The host only picks the pieces: which other digit each is
-cut from and where (`clutter` in each batch, uint8 [b, clutter, clutter_size, clutter_size, 1]; 256 bytes an
-example for 4 pieces of 8x8, where the source digits themselves would be 3,136 and dominate the transfer):
+lands and where each clutter piece lands, overlaps maxed. The split's whole digit set lives on the device
+(`ImageData.resident`, placed once); a batch sends only each example's `index` and, per clutter piece, which digit it
+is cut from and where (`clutter`, int32 [b, clutter, 3]: source, top, left; 48 bytes an example for 4 pieces, where
+the digit and its pieces as pixels would be 1,040). The host picks the pieces:
   training  sources and cuts drawn afresh at every step (Grain seeds the generator per step), each source drawn
             from the whole training split, never the example itself;
   test      piece k of example i is cut from digit (i + offset_k[i]) mod n at a spot, both tables fixed by the
@@ -91,27 +92,38 @@ def render_one(canvas: Canvas, digit, pieces, key):
   return jnp.maximum(out, _paste(digit, row, col, canvas.size))
 
 
-def render(canvas: Canvas, batch: dict, keys):
-  """The model's input images for a batch: its digits placed on canvases over their clutter pieces (uint8
-  [b, size, size, c]), or the digits as they are when there is no canvas. keys [b]: the examples' keys (the canvas
-  draws from its own stream of each)."""
-  if not canvas.size:
-    return batch["image"]
+def draw_canvases(canvas: Canvas, digits, pieces, keys):
+  """Canvases for digits uint8 [b, h, w, c] over their pieces [b, clutter, s, s, c] (clutter may be 0): uint8
+  [b, size, size, c]. keys [b]: the examples' keys (the canvas draws from its own stream of each)."""
   keys = jax.vmap(lambda k: random_streams.sub_key(k, "canvas"))(keys)
-  b, _, _, c = batch["image"].shape
-  pieces = batch["clutter"] if canvas.clutter else jnp.zeros((b, 0, 1, 1, c), batch["image"].dtype)
-  return jax.vmap(functools.partial(render_one, canvas))(batch["image"], pieces, keys)
+  return jax.vmap(functools.partial(render_one, canvas))(digits, pieces, keys)
 
 
-def cut_pieces(digits, sources, tops, lefts, size: int):
-  """pieces[i, k] = digits[sources[i, k]] cut at (tops[i, k], lefts[i, k]), size x size: [b, k, size, size, c].
+def cut_pieces(digits, cuts, size: int):
+  """pieces[i, k] = digits[source] cut at (top, left), size x size, for cuts[i, k] = (source, top, left):
+  digits [n, h, w, c], cuts int32 [b, clutter, 3] -> [b, clutter, size, size, c] (one gather)."""
+  c = digits.shape[-1]
+  cut = lambda s: jax.lax.dynamic_slice(digits, (s[0], s[1], s[2], 0), (1, size, size, c))[0]
+  return jax.vmap(jax.vmap(cut))(cuts)
 
-  One `np.take` of flat pixel indices (a fancy index over four axes costs three times as much on the host)."""
-  n, h, w, c = digits.shape
-  span = np.arange(size)
-  rows = (sources[..., None] * h + tops[..., None] + span) * w  # [b, k, size]: flat index of each row's start
-  flat = (rows[..., :, None] + lefts[..., None, None] + span[None, :])[..., None] * c + np.arange(c)
-  return np.take(digits.reshape(-1), flat)  # [b, k, size, size, c]
+
+def render(canvas: Canvas, batch: dict, keys):
+  """The model's input images for a batch (inside the step): uint8 [b, size, size, c], or the digits as they are
+  when there is no canvas.
+
+  batch: `digits` [n, h, w, c] (the split's whole digit set, resident on the device), `index` int32 [b] (padding
+  rows may point past the end: they read the last digit) and, with clutter, `clutter` int32 [b, clutter, 3].
+  keys [b]: the examples' keys.
+  """
+  digits = jnp.take(batch["digits"], batch["index"], axis=0, mode="clip")
+  if not canvas.size:
+    return digits
+  b, _, _, c = digits.shape
+  if canvas.clutter:
+    pieces = cut_pieces(batch["digits"], batch["clutter"], canvas.clutter_size)
+  else:
+    pieces = jnp.zeros((b, 0, 1, 1, c), digits.dtype)
+  return draw_canvases(canvas, digits, pieces, keys)
 
 
 def _draw_cuts(rng: np.random.Generator, shape, n: int, digit_size: int, piece: int):
@@ -121,51 +133,59 @@ def _draw_cuts(rng: np.random.Generator, shape, n: int, digit_size: int, piece: 
   return offsets, tops, lefts
 
 
-def _train_clutter(arrays: dict, canvas: Canvas):
-  """Grain transform: adds `clutter` pieces per example, cut from digits drawn from the whole split (the example's
-  `index` is read here and not sent to the device)."""
-  digits = arrays["image"]
+def _cuts(index, offsets, tops, lefts, n: int):
+  """int32 [b, clutter, 3]: (source digit, top, left) of each piece; the source is (index + offset) mod n."""
+  return np.stack([(index[:, None] + offsets) % n, tops, lefts], axis=-1).astype(np.int32)
 
+
+def _train_clutter(n: int, digit_size: int, canvas: Canvas):
+  """Grain transform: adds `clutter`, the cuts of each example's pieces, from digits drawn from the whole split."""
   def transform(batch, rng):
-    batch = dict(batch)
-    index = batch.pop("index")
-    offsets, tops, lefts = _draw_cuts(rng, (len(index), canvas.clutter), len(digits), digits.shape[1],
+    offsets, tops, lefts = _draw_cuts(rng, (len(batch["index"]), canvas.clutter), n, digit_size,
                                       canvas.clutter_size)
-    sources = (index[:, None] + offsets) % len(digits)
-    return batch | {"clutter": cut_pieces(digits, sources, tops, lefts, canvas.clutter_size)}
+    return batch | {"clutter": _cuts(batch["index"], offsets, tops, lefts, n)}
   return transform
 
 
-def _test_clutter(arrays: dict, canvas: Canvas, seed: int):
-  """Adds `clutter` pieces per example from tables fixed by the seed: piece k of example i is cut from digit
-  (i + offset_k[i]) mod n at (top_k[i], left_k[i])."""
-  digits = arrays["image"]
+def _test_clutter(n: int, digit_size: int, canvas: Canvas, seed: int):
+  """Adds `clutter` from tables fixed by the seed: piece k of example i is cut from digit (i + offset_k[i]) mod n
+  at (top_k[i], left_k[i])."""
   rng = np.random.default_rng([seed, 0x636c7574])
-  offsets, tops, lefts = _draw_cuts(rng, (len(digits), canvas.clutter), len(digits), digits.shape[1],
-                                    canvas.clutter_size)
+  offsets, tops, lefts = _draw_cuts(rng, (n, canvas.clutter), n, digit_size, canvas.clutter_size)
 
   def transform(batch, rng):
     del rng
     i = batch["index"]
-    sources = (i[:, None] + offsets[i]) % len(digits)
-    return batch | {"clutter": cut_pieces(digits, sources, tops[i], lefts[i], canvas.clutter_size)}
+    return batch | {"clutter": _cuts(i, offsets[i], tops[i], lefts[i], n)}
   return transform
 
 
-def task_data(config):
-  """What an image task needs from `config.data`: (train MapDataset, eval_batches(split), example images, canvas).
+@dataclasses.dataclass
+class ImageData:
+  """What an image task needs from `config.data`.
 
-  Batches hold the raw digits (and their clutter pieces); `render(canvas, batch, keys)` makes the model's input
-  inside the step. The example images (a batch of two rendered canvases) fix the model's input shape at init.
+  Attributes:
+    train: Grain MapDataset of training batches ({'index', 'label'[, 'clutter']}: no pixels).
+    eval_batches: split -> fixed-size batches with a 'mask'.
+    resident: split -> {'digits': uint8 [n, 28, 28, 1]}, the arrays the loop places on the devices once.
+    example: uint8 [2, size, size, c], zeros: fixes the model's input shape at init.
+    canvas: the canvas every batch is drawn on (`render`).
   """
+  train: object
+  eval_batches: object
+  resident: object
+  example: np.ndarray
+  canvas: Canvas
+
+
+def task_data(config) -> ImageData:
+  """The image data `config.data` names; batches hold indices (and clutter cuts), the pixels stay resident."""
   canvas = Canvas.from_config(config.data)
   train = load(config.data, "train")
-  indexed = lambda arrays: arrays | {"index": np.arange(len(arrays["image"]), dtype=np.int32)}
-  if canvas.clutter:
-    train_data = pipeline.train_dataset(indexed(train), config.batch_size, config.seed,
-                                        _train_clutter(train, canvas))
-  else:
-    train_data = pipeline.train_dataset(train, config.batch_size, config.seed)
+  digit_size = train["image"].shape[1]
+  indexed = lambda arrays: {"label": arrays["label"], "index": np.arange(len(arrays["label"]), dtype=np.int32)}
+  clutter = (lambda n: _train_clutter(n, digit_size, canvas)) if canvas.clutter else (lambda n: None)
+  train_data = pipeline.train_dataset(indexed(train), config.batch_size, config.seed, clutter(len(train["label"])))
 
   @functools.cache
   def arrays(split):
@@ -173,9 +193,10 @@ def task_data(config):
 
   def eval_batches(split):
     data = arrays(split)
-    transform = _test_clutter(data, canvas, config.seed) if canvas.clutter else None
+    n = len(data["label"])
+    transform = _test_clutter(n, digit_size, canvas, config.seed) if canvas.clutter else None
     return pipeline.eval_batches(indexed(data), config.eval_batch_size, transform, seed=config.seed)
 
-  size = canvas.image_size(train["image"].shape[1])
+  size = canvas.image_size(digit_size)
   example = np.zeros((2, size, size, train["image"].shape[-1]), np.uint8)
-  return train_data, eval_batches, example, canvas
+  return ImageData(train_data, eval_batches, lambda split: {"digits": arrays(split)["image"]}, example, canvas)

@@ -11,6 +11,9 @@ pure and per-device: they see this device's slice of the batch and one PRNG key 
   evaluate(params, batch, keys) -> sums   (padding has batch['mask'] == 0 and must not count)
   train_data: grain.MapDataset whose element i is the batch of step i
   eval_batches(split) -> iterator over fixed-size batches with a 'mask'
+  resident(split) -> dict of host arrays (optional): what every step of that split reads whole (e.g. the digit set
+      canvases are cut from). The loop places them on the devices once, replicated, and merges them into each
+      batch inside the step, so batches carry indices instead of pixels.
 """
 
 import dataclasses
@@ -33,4 +36,5 @@ class Task:
   # Optional: metrics that need host work (decoding to text, BLEU) for `experiments.evaluate`:
   # (params, split, workdir) -> dict merged into eval.json.
   decode_report: Callable[[Any, str, str], dict] | None = None
+  resident: Callable[[str], dict] | None = None
   extras: dict = dataclasses.field(default_factory=dict)  # task-specific handles (vocabularies, decoders) for tools

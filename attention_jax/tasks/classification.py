@@ -17,7 +17,8 @@ def classification_sums(logits, labels, weights):
 
 
 def build(config) -> Task:
-  train_data, eval_batches, example, canvas = images.task_data(config)
+  data = images.task_data(config)
+  canvas, example = data.canvas, data.example
   model = registry.build(config.model, names=("fc", "conv"), num_classes=10)
 
   def init(key):
@@ -33,4 +34,4 @@ def build(config) -> Task:
     return classification_sums(logits, batch["label"], batch["mask"])
 
   return Task(name="classification", init=init, loss=loss, evaluate=evaluate, model=model,
-              train_data=train_data, eval_batches=eval_batches)
+              train_data=data.train, eval_batches=data.eval_batches, resident=data.resident)

@@ -67,7 +67,7 @@ def hybrid_loss_terms(out, labels, reinforce_weight: float):
 
 def _one_per_class(batches, count: int):
   """The first test example of each of the first `count` classes met (test sets may be sorted by class), as one
-  batch of the split's arrays (digit, label, clutter sources, index)."""
+  batch of the split's arrays (label, index, clutter cuts, mask)."""
   picked = {}
   for batch in batches:
     for i, (label, real) in enumerate(zip(batch["label"], batch["mask"])):
@@ -80,7 +80,8 @@ def _one_per_class(batches, count: int):
 
 
 def build(config) -> Task:
-  train_data, eval_batches, example, canvas = images.task_data(config)
+  data = images.task_data(config)
+  canvas, example, eval_batches = data.canvas, data.example, data.eval_batches
   model = build_model(config.model, example.shape[1])
   samples, eval_samples, reinforce_weight = reinforce_settings(config)
 
@@ -112,7 +113,7 @@ def build(config) -> Task:
 
   def make_pictures(params, plots_dir, num_images: int = 6):
     """Glimpse strips for the first test images (one fixed glimpse path each) and RAM's training curves."""
-    picked = _one_per_class(eval_batches("test"), num_images)
+    picked = _one_per_class(eval_batches("test"), num_images) | data.resident("test")
     labels = picked["label"]
     # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
     out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
@@ -130,5 +131,5 @@ def build(config) -> Task:
                                         "train reward, accuracy and baseline"))
     return [p for p in paths if p]
 
-  return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=train_data,
-              eval_batches=eval_batches, make_pictures=make_pictures)
+  return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=data.train,
+              eval_batches=eval_batches, resident=data.resident, make_pictures=make_pictures)

@@ -28,9 +28,11 @@ from attention_jax.training.workdir import (ADDED_FIELDS, RESUMABLE_FIELDS, chec
                                             flat_fields, load_config, prepare_workdir)
 
 def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):
-  """The pure train step `(state, batch) -> (state, outputs)` (pmap it with `axis_name`, or jit it)."""
+  """The pure train step `(state, batch, resident) -> (state, outputs)` (pmap it with `axis_name`, or jit it);
+  `resident` (the task's arrays placed once on the devices) is merged into the batch."""
 
-  def step(state, batch):
+  def step(state, batch, resident):
+    batch = batch | resident
     keys = state_lib.per_example_keys(jax.random.fold_in(state.key, state.step), global_batch, axis_name,
                                       num_shards)
     grad_fn = jax.grad(task.loss, has_aux=True)
@@ -47,18 +49,21 @@ def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards
 
 
 def make_eval_step(task, axis_name, seed: int):
-  """The pure eval step `(params, batch) -> metric sums`; example i's randomness is fold_in(key, i), fixed."""
-  def step(params, batch):
+  """The pure eval step `(params, batch, resident) -> metric sums`; example i's randomness is fold_in(key, i),
+  fixed."""
+  def step(params, batch, resident):
+    batch = batch | resident
     keys = state_lib.eval_example_keys(seed, batch["index"])
     return parallel.combine(task.evaluate(params, batch, keys), axis_name, "sum")
   return step
 
 
-def evaluate_split(task, par, eval_step, params_on_device, split: str) -> dict:
-  """Averages the task's metric sums over every example of `split`."""
+def evaluate_split(task, par, eval_step, params_on_device, split: str, resident) -> dict:
+  """Averages the task's metric sums over every example of `split` (`resident`: the split's arrays on the
+  devices)."""
   totals = None
   for batch in task.eval_batches(split):
-    sums = eval_step(params_on_device, par.put_batch(par.local_rows(batch)))
+    sums = eval_step(params_on_device, par.put_batch(par.local_rows(batch)), resident)
     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
   totals = {k: float(v) for k, v in par.get_replicated(totals).items()}
   return metrics.averages(totals)
@@ -102,8 +107,20 @@ class Trainer:
   par: parallel.DataParallel
   tx: optax.GradientTransformation
   schedule: optax.Schedule
-  train_step: Callable
-  eval_step: Callable
+  compiled_train_step: Callable  # (state, batch, resident) -> (state, outputs)
+  compiled_eval_step: Callable  # (params, batch, resident) -> metric sums
+  _resident: dict = dataclasses.field(default_factory=dict)  # split -> the task's resident arrays on the devices
+
+  def resident(self, split: str) -> dict:
+    """The task's arrays for `split` on the devices (placed on first use, then kept); {} for tasks with none."""
+    if split not in self._resident:
+      arrays = self.task.resident(split) if self.task.resident is not None else {}
+      self._resident[split] = self.par.put_replicated(arrays)
+    return self._resident[split]
+
+  def train_step(self, state, batch):
+    """One compiled training step on a batch already placed on the devices."""
+    return self.compiled_train_step(state, batch, self.resident("train"))
 
   def _make_state(self) -> state_lib.TrainState:
     return state_lib.create(self.task.init(random_streams.key(self.config.seed, "params")), self.tx,
@@ -123,7 +140,8 @@ class Trainer:
     return self.par.get_replicated(self.create_state())
 
   def evaluate(self, params_on_device, split: str) -> dict:
-    return evaluate_split(self.task, self.par, self.eval_step, params_on_device, split)
+    return evaluate_split(self.task, self.par, self.compiled_eval_step, params_on_device, split,
+                          self.resident(split))
 
 
 def build_trainer(config) -> Trainer:

@@ -104,15 +104,16 @@ class DataParallel:
 
   # Compilation -----------------------------------------------------------------------------------------------
   def compile_step(self, fn, donate_state: bool = True):
-    """Compiles `fn(replicated, batch) -> outputs`; every output must already be combined across devices.
+    """Compiles `fn(replicated, batch, resident) -> outputs`; every output must already be combined across
+    devices. `resident` (arrays placed once with `put_replicated`) is never donated.
 
-    The train step is `fn(state, batch) -> (state, metrics)` (state donated); the eval step
-    `fn(params, batch) -> metric sums`.
+    The train step is `fn(state, batch, resident) -> (state, metrics)` (state donated); the eval step
+    `fn(params, batch, resident) -> metric sums`.
     """
     donate = (0,) if donate_state else ()
     if self.kind == "pmap":
       return jax.pmap(fn, axis_name=AXIS, devices=self.devices, donate_argnums=donate)
-    return jax.jit(fn, in_shardings=(self._replicated, self._sharded),
+    return jax.jit(fn, in_shardings=(self._replicated, self._sharded, self._replicated),
                    out_shardings=self._replicated, donate_argnums=donate)
 
 
