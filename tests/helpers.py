@@ -104,3 +104,41 @@ def train_steps(config, steps: int, with_start: bool = False):
     state, _ = trainer.train_step(state, trainer.par.put_batch(next(batches)))
   final = trainer.par.get_replicated(state)
   return (start, final) if with_start else final
+
+
+CUES = {"neg": ("awful", "dull", "boring"), "pos": ("great", "superb", "moving"), "ask": ("where", "who", "when")}
+FILLER = tuple(f"w{i}" for i in range(40))
+
+
+def write_cue_sentences(folder, n_train: int = 600, n_test: int = 120, seed: int = 0) -> dict:
+  """A small labelled set (3 classes) where one cue word anywhere among 3 to 14 filler words decides the label;
+  writes folder/{train,test}.tsv (label<TAB>sentence) once and returns their paths."""
+  os.makedirs(folder, exist_ok=True)
+  rng = np.random.default_rng(seed)
+  paths = {}
+  for split, n in (("train", n_train), ("test", n_test)):
+    lines = []
+    for _ in range(n):
+      label = rng.choice(sorted(CUES))
+      words = list(rng.choice(FILLER, rng.integers(3, 15)))
+      words.insert(int(rng.integers(0, len(words) + 1)), rng.choice(CUES[label]))
+      lines.append(f"{label}\t{' '.join(words)}\n")
+    paths[split] = os.path.join(folder, f"{split}.tsv")
+    if not os.path.exists(paths[split]):
+      with open(paths[split] + ".tmp", "w", encoding="utf-8") as f:
+        f.writelines(lines)
+      os.replace(paths[split] + ".tmp", paths[split])
+  return paths
+
+
+def tiny_textcls_config(folder, **overrides):
+  """The text classifier (attention pooling) on `write_cue_sentences(folder)`, small enough to train in seconds."""
+  from experiments.configs import textcls  # pylint: disable=g-import-not-at-top
+  paths = write_cue_sentences(folder)
+  c = textcls.get_config("sst2")
+  c.data.update(train_path=paths["train"], valid_path="", test_path=paths["test"], tfds_data_dir=os.environ[
+      "ATTENTION_JAX_TFDS_DIR"], buckets=(8,))
+  c.model.update(embed_size=16, hidden=16, attention_size=16)
+  c.update(batch_size=40, eval_batch_size=40, num_train_steps=6, log_every_steps=2, eval_every_steps=6,
+           checkpoint_every_steps=3)
+  return with_overrides(c, overrides)

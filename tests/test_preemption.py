@@ -17,7 +17,7 @@ from attention_jax.errors import UserError
 from attention_jax.training import loop
 from tests import helpers
 
-KILLS = {"classifier": 3, "ram": 2, "translation": 1, "catch": 1}  # process starts (compilation) are the slow part
+KILLS = {"classifier": 3, "ram": 2, "translation": 1, "catch": 1, "textcls": 1}  # process starts (compilation) are the slow part
 FAMILIES = {
     "classifier": ["--config=experiments/configs/mnist_fc.py", "--config.model.hidden=32"],
     "ram": ["--config=experiments/configs/ram_mnist.py:3", "--config.model.core_size=64",
@@ -29,6 +29,9 @@ FAMILIES = {
     "catch": ["--config=experiments/configs/ram_catch.py", "--config.model.core_size=32",
               "--config.model.glimpse.what_hidden=16", "--config.model.glimpse.where_hidden=16",
               "--config.model.glimpse.output=32", "--config.eval_games=40", "--config.eval_batch_size=40"],
+    "textcls": ["--config=experiments/configs/textcls.py:sst2", "--config.model.embed_size=16",
+                "--config.model.hidden=16", "--config.model.attention_size=16", "--config.data.valid_path=",
+                "--config.eval_batch_size=40"],  # data paths: helpers.write_cue_sentences (train_args)
 }
 COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log_every_steps=1",
           "--config.eval_every_steps=30", "--config.checkpoint_every_steps=3", "--config.eval_batch_size=500",
@@ -37,6 +40,9 @@ COMMON = ["--config.batch_size=32", "--config.num_train_steps=30", "--config.log
 
 def train_args(family, workdir):
   config, *overrides = FAMILIES[family]  # --config first; the family's overrides win over COMMON's
+  if family == "textcls":
+    paths = helpers.write_cue_sentences(os.path.join(os.environ["ATTENTION_JAX_TFDS_DIR"], "cue_sentences"))
+    overrides += [f"--config.data.train_path={paths['train']}", f"--config.data.test_path={paths['test']}"]
   return ["-m", "experiments.train", config, *COMMON, *overrides, f"--workdir={workdir}",
           f"--config.data.tfds_data_dir={os.environ['ATTENTION_JAX_TFDS_DIR']}"]
 

@@ -11,7 +11,7 @@ import dataclasses
 import typing
 
 from attention_jax.errors import UserError, check_choice
-from attention_jax.models import baselines, ram, ram_catch, seq2seq
+from attention_jax.models import baselines, ram, ram_catch, seq2seq, text_classifier
 
 MODELS = {
     "fc": baselines.FullyConnected,
@@ -20,6 +20,7 @@ MODELS = {
     "catch_agent": ram_catch.CatchAgent,
     "rnnsearch": seq2seq.RNNsearch,
     "rnnencdec": seq2seq.RNNencdec,
+    "text_classifier": text_classifier.TextClassifier,
 }
 
 # Fields of config.model in configs written before November 2026, and where they went.
