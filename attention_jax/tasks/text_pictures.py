@@ -14,8 +14,9 @@ def pick_examples(labels, predicted, count: int):
 
 
 def sentence_strips(words, weights, lengths, labels, predicted, classes, path: str, count: int = 6) -> str:
-  """One strip per sentence: its words left to right, each on a background as dark red as its attention weight
-  (scaled by the sentence's largest weight), the gold and predicted labels before it."""
+  """One strip per sentence: its words left to right, each on a red background whose depth is its weight against
+  the uniform share (alpha_t * n: white at or below 1/n, darkest at 2/n or more), the gold and predicted labels
+  before it."""
   picked = pick_examples(np.asarray(labels), np.asarray(predicted), count)
   fig, ax = plt.subplots(figsize=(12, 0.45 * len(picked) + 0.6))
   ax.set_axis_off()
@@ -27,12 +28,14 @@ def sentence_strips(words, weights, lengths, labels, predicted, classes, path: s
     head = ax.text(0.0, y, f"{mark} gold {classes[labels[i]]} / pred {classes[predicted[i]]}:", fontsize=8,
                    va="center", transform=ax.transAxes)
     x = head.get_window_extent(renderer).transformed(ax.transAxes.inverted()).x1 + 0.01
-    w = weights[i][:lengths[i]]
-    for word, weight in zip(words[i][:lengths[i]], w / max(float(w.max()), 1e-9)):
+    n = int(lengths[i])
+    for word, weight in zip(words[i][:n], weights[i][:n]):
+      depth = min(max(float(weight) * n - 1.0, 0.0), 1.0)  # 0 at the uniform share, 1 at twice it
       t = ax.text(x, y, word, fontsize=8, va="center", transform=ax.transAxes,
-                  bbox=dict(facecolor=cmap(0.85 * float(weight)), edgecolor="none", pad=1.5))
+                  bbox=dict(facecolor=cmap(0.05 + 0.85 * depth), edgecolor="none", pad=1.5))
       x = t.get_window_extent(renderer).transformed(ax.transAxes.inverted()).x1 + 0.006
-  ax.set_title("word attention on test sentences (darker: more weight; scaled per sentence)", fontsize=9)
+  ax.set_title("word attention on test sentences (white: the uniform share 1/n or less; darkest: 2/n or more)",
+               fontsize=9)
   return plotting.save_figure(fig, path)
 
 

@@ -18,8 +18,9 @@ DATASETS = {
     "sst2": dict(train_path=f"{DATA}/sst2/train.tsv", valid_path=f"{DATA}/sst2/dev.tsv",
                  test_path=f"{DATA}/sst2/test.tsv", num_folds=0, steps=700),  # 5 epochs of batch 50
     "mr": dict(train_path=f"{DATA}/mr/all.tsv", valid_path="", test_path="", num_folds=10, steps=1000),
+    # TREC has no dev set: its sizes and budget come from fold 0 of a 10-fold split of its training file (README).
     "trec": dict(train_path=f"{DATA}/trec/train.tsv", valid_path="", test_path=f"{DATA}/trec/test.tsv",
-                 num_folds=0, steps=700),
+                 num_folds=0, steps=1500, model=dict(embed_size=128, hidden=128, attention_size=128)),
 }
 
 
@@ -39,6 +40,7 @@ def get_config(arg: str = "sst2"):
   c.data.buckets = (12, 20, 30)  # training batches by length (words): the step compiles once per bucket
   c.model = dict(name="text_classifier", embed_size=64, hidden=64, cell="lstm", pooling=pooling or "attention",
                  attention_size=64, embed_dropout=0.5, output_dropout=0.5)
+  c.model.update(preset.pop("model", {}))
   c.num_strips = 6
   c.batch_size = 50
   c.eval_batch_size = 500
