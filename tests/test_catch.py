@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attention_jax import io_utils
-from attention_jax.envs import catch
+from attention_jax.rl import catch
 from attention_jax.errors import UserError
 from attention_jax.models import glimpse
 from attention_jax.models.glimpse import GlimpseSpec

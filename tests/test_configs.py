@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import pytest
 
 from attention_jax.models import registry
-from attention_jax.envs import catch
+from attention_jax.rl import catch
 from attention_jax.tasks import ram as ram_task
 from attention_jax.training import optim
 from experiments.configs import nmt_dates, nmt_tatoeba, nmt_wmt14, ram_catch, ram_cluttered, ram_mnist, \

@@ -13,8 +13,8 @@ import pytest
 
 from attention_jax.data import translation
 from attention_jax.errors import UserError
-from attention_jax.models.seq2seq import UNK
-from attention_jax.nmt import vocab as vocab_lib
+from attention_jax.text.ids import UNK
+from attention_jax.text import vocab as vocab_lib
 from attention_jax.tasks import translation as task_lib
 from attention_jax.training import loop
 from experiments.configs import nmt_europarl

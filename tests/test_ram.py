@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from attention_jax import io_utils, reinforce
+from attention_jax import io_utils
+from attention_jax.rl import reinforce
 from attention_jax.data import images
 from attention_jax.errors import UserError
 from attention_jax.models import glimpse

@@ -18,7 +18,8 @@ import tensorflow_datasets as tfds
 from attention_jax import plotting
 from attention_jax.data import translation
 from attention_jax.errors import UserError
-from attention_jax.nmt import reports, vocab as vocab_lib
+from attention_jax.nmt import reports
+from attention_jax.text import vocab as vocab_lib
 from attention_jax.tasks import translation as task_lib
 from attention_jax.training import loop
 from tests import helpers

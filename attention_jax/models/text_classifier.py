@@ -77,7 +77,7 @@ class TextClassifier(nn.Module):
   """Embedding, bidirectional recurrent read honouring lengths, pooling, dropout, softmax classifier.
 
   Attributes:
-    vocab_size: words in the vocabulary (ids 0 pad, 3 unknown; see `nmt.vocab.WordVocab`).
+    vocab_size: words in the vocabulary (ids 0 pad, 3 unknown; see `text.vocab.WordVocab`).
     num_classes: labels.
     embed_size: word embedding size (randomly initialised).
     hidden: units per direction.

@@ -1,1 +1,2 @@
-"""Neural machine translation: vocabularies, decoding and metrics for RNNsearch/RNNencdec."""
+"""Neural machine translation: decoding, BLEU reports and significance for RNNsearch/RNNencdec (vocabularies:
+`attention_jax.text`)."""

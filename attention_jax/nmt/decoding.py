@@ -14,7 +14,7 @@ raw log-probability). It stops when no alive hypothesis can still beat the worst
 import jax
 import jax.numpy as jnp
 
-from attention_jax.models.seq2seq import BOS, EOS, PAD
+from attention_jax.text.ids import BOS, EOS, PAD
 
 NEG_INF = -1.0e9
 

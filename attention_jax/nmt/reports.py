@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from attention_jax import io_utils
-from attention_jax.models.seq2seq import UNK
+from attention_jax.text.ids import UNK
 
 if TYPE_CHECKING:  # the task imports this module; the types are for readers only
   from attention_jax.tasks.translation import TranslationData, TranslationModel

@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attention_jax import distributed, io_utils, random_streams, reinforce
+from attention_jax import distributed, io_utils, random_streams
 from attention_jax.data import pipeline
-from attention_jax.envs import catch
+from attention_jax.rl import catch, reinforce
 from attention_jax.errors import UserError, check_positive
 from attention_jax.models import glimpse, registry
 from attention_jax.models.ram_catch import CatchAgent

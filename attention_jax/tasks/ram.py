@@ -15,11 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from attention_jax import io_utils, plotting, reinforce
+from attention_jax import io_utils, plotting
 from attention_jax.data import images
 from attention_jax.models import glimpse, registry
 from attention_jax.errors import UserError, check_choice
 from attention_jax.models.ram import RecurrentAttentionModel
+from attention_jax.rl import reinforce
 from attention_jax.tasks.base import Task
 from attention_jax.training import state as state_lib
 

@@ -19,8 +19,9 @@ from absl import logging
 from attention_jax.data import pipeline, translation as translation_data
 from attention_jax.errors import UserError, check_choice, check_positive
 from attention_jax.models import registry
-from attention_jax.models.seq2seq import BOS, EOS, PAD
-from attention_jax.nmt import decoding, reports, vocab as vocab_lib
+from attention_jax.text.ids import BOS, EOS, PAD
+from attention_jax.nmt import decoding, reports
+from attention_jax.text import vocab as vocab_lib
 from attention_jax.tasks.base import Task
 
 TIME_KEYS = ("src", "tgt", "gold_start", "gold_end")

@@ -14,9 +14,7 @@ import sentencepiece as spm
 
 from attention_jax import io_utils
 from attention_jax.errors import UserError
-from attention_jax.models.seq2seq import BOS, EOS, PAD, UNK
-
-SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
+from attention_jax.text.ids import BOS, EOS, PAD, SPECIALS, UNK
 
 
 def _strip(ids):

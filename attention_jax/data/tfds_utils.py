@@ -1,0 +1,46 @@
+"""Helpers every TFDS builder of this package shares: where prepared data lives, reading a data source back whole,
+and reading the raw lines of a local text file, plain or gzip."""
+
+import gzip
+import os
+import zlib
+
+import numpy as np
+
+from attention_jax.errors import UserError
+
+
+def default_tfds_dir() -> str:
+  return os.environ.get("ATTENTION_JAX_TFDS_DIR", os.path.expanduser("~/attention_jax_data/tfds"))
+
+
+def all_records(source) -> list:
+  """Every record of a TFDS data source, in source order (the `id` feature) when records carry one."""
+  try:
+    records = source.__getitems__(list(range(len(source))))
+  except TypeError:  # the sources of tfds.testing.mock_data only read one record at a time
+    records = [source[i] for i in range(len(source))]
+  if records and "id" in records[0]:
+    records = [records[i] for i in np.argsort([r["id"] for r in records], kind="stable")]
+  return records
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_lines(path: str, field: str):
+  """The raw byte lines of a plain or gzip file (told apart by its first bytes, whatever its name)."""
+  with open(path, "rb") as f:
+    compressed = f.read(2) == GZIP_MAGIC
+  if path.endswith(".gz") and not compressed:
+    raise UserError(f"config field {field}={path!r} is named .gz but is not a gzip file")
+  if not compressed:
+    with open(path, "rb") as f:
+      yield from f
+    return
+  try:
+    with gzip.open(path, "rb") as f:
+      yield from f
+  except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+    raise UserError(f"config field {field}={path!r} is a truncated or damaged gzip file ({e}); expected the "
+                    f"whole gzip file") from e

@@ -1,0 +1,1 @@
+"""Reinforcement learning: the Catch game (pure JAX functions) and the REINFORCE and baseline losses."""

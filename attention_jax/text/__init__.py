@@ -1,0 +1,1 @@
+"""Text: the reserved token ids every model shares, and vocabularies (characters, words, SentencePiece)."""
