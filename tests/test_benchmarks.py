@@ -32,3 +32,13 @@ def test_benchmark_binary_prints_one_json_line_and_refuses_unknown_names():
   proc = helpers.run_binary("benchmarks.run", "--only=mnist_fc_train,no_such_benchmark")
   assert proc.returncode == 2
   assert "--only names unknown benchmark(s) ['no_such_benchmark']" in proc.stderr
+
+
+def test_nmt_step_profile_prints_each_variant_and_the_shares():
+  proc = helpers.run_binary("benchmarks.profile_nmt_step", "--batch=2", "--src_len=3", "--tgt_len=3", "--reps=1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+  assert [r["variant"] for r in rows[:4]] == ["full", "output layer cut to 8 words", "no attention (RNNencdec)",
+                                              "no attention, output layer cut to 8 words"]
+  assert rows[0]["of_full"] == 1.0 and rows[0]["tgt_vocab"] == 10000 and all(r["step_ms"] > 0 for r in rows[:4])
+  assert set(rows[4]["shares"]) == {"output layer", "attention", "recurrences and embeddings"}
