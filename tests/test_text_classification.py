@@ -198,3 +198,20 @@ def test_training_finds_the_cue_words_and_evaluate_reports_them(tmp_path):
   assert saved["attention_top3_share"] == result["attention_top3_share"]
   for name in ("word_attention.png", "attention_top3_share.png"):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
+
+
+def test_two_processes_preparing_the_same_data_at_once_both_succeed(tmp_path):
+  """Two runs started together on one machine: one prepares the TFDS data under the lock, the other waits and
+  reads it (without the lock one of them failed renaming its copy into place)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  paths = helpers.write_cue_sentences(tmp_path / "cues")
+  code = ("import sys, ml_collections; from attention_jax.data import text_classification as t; "
+          "c = ml_collections.ConfigDict(dict(train_path=sys.argv[1], test_path=sys.argv[2], tfds_data_dir=sys.argv[3], "
+          "vocab_size=100)); print(len(t.read_splits(c)['train']['label']))")
+  procs = [subprocess.Popen([sys.executable, "-c", code, paths["train"], paths["test"], str(tmp_path / "tfds")],
+                            cwd=helpers.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for _ in range(3)]
+  outs = [p.communicate(timeout=300) for p in procs]
+  assert [p.returncode for p in procs] == [0, 0, 0], [err[-2000:] for _, err in outs]
+  assert [out.split()[-1] for out, _ in outs] == ["600"] * 3

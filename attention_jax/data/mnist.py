@@ -22,7 +22,7 @@ import tensorflow_datasets as tfds
 tfds.disable_progress_bar()
 
 from attention_jax.data import idx
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare
 from attention_jax.errors import UserError
 
 OFFICIAL_MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -142,7 +142,7 @@ def read_all(source) -> dict:
 
 
 def _prepared(builder, split):
-  builder.download_and_prepare(file_format="array_record")
+  builder = prepare(builder)
   return read_all(builder.as_data_source(split=split))
 
 
@@ -176,7 +176,7 @@ def load_mnist(data_config, split: str) -> dict:
     builder = MnistIdx(mnist_dir=data_config.mnist_dir, data_dir=data_dir)
     return _prepared(builder, _require_split(builder, split, data_config))
   builder = tfds.builder("mnist", data_dir=data_dir)  # name == "tfds_mnist"
-  builder.download_and_prepare(file_format="array_record")
+  builder = prepare(builder)
   return read_all(builder.as_data_source(split=split))
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, read_lines
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, read_lines
 from attention_jax.errors import UserError
 from attention_jax.text.vocab import WordVocab
 
@@ -113,7 +113,7 @@ def read_splits(data_config) -> dict:
   """{split: {'label': [str], 'sentence': [str]}} for the splits the config has (train, valid?, test)."""
   files = _files(data_config)
   builder = LabelledTsv(files=files, data_dir=data_config.get("tfds_data_dir") or default_tfds_dir())
-  builder.download_and_prepare(file_format="array_record")
+  builder = prepare(builder)
   text = lambda x: x.decode("utf-8") if isinstance(x, bytes) else str(x)
   splits = {}
   for split in files:

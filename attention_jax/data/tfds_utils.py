@@ -1,17 +1,38 @@
 """Helpers every TFDS builder of this package shares: where prepared data lives, reading a data source back whole,
 and reading the raw lines of a local text file, plain or gzip."""
 
+import fcntl
 import gzip
 import os
 import zlib
 
 import numpy as np
+import tensorflow_datasets as tfds
 
 from attention_jax.errors import UserError
 
 
 def default_tfds_dir() -> str:
   return os.environ.get("ATTENTION_JAX_TFDS_DIR", os.path.expanduser("~/attention_jax_data/tfds"))
+
+
+def prepare(builder):
+  """Prepares `builder`'s data (`download_and_prepare`) under an exclusive lock on a file beside it and returns
+  the builder to read it with, so runs started together on one machine prepare a dataset once: the first writes
+  it, the others wait and then read what it wrote (without the lock the second one's rename failed, "Destination
+  ... already exists"). A builder made before the data existed knows no splits: it is replaced by one read from
+  the prepared folder."""
+  folder = os.path.dirname(os.path.abspath(builder.data_dir))  # .../NAME/CONFIG, above the version folder
+  os.makedirs(folder, exist_ok=True)
+  with open(os.path.join(folder, ".prepare.lock"), "w", encoding="utf-8") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+      if os.path.exists(os.path.join(builder.data_dir, "dataset_info.json")) and not builder.info.splits:
+        return tfds.builder_from_directory(builder.data_dir)  # prepared by another process while we waited
+      builder.download_and_prepare(file_format="array_record")
+      return builder
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def all_records(source) -> list:

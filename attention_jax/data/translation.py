@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, read_lines
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, read_lines
 from attention_jax.errors import UserError, check_choice
 
 NAMES = ("dates", "tsv", "wmt14")
@@ -254,7 +254,7 @@ def load_parallel(data_config, split: str) -> dict:
   """{'source': [str], 'target': [str]} (dates add 'gold_start'/'gold_end' int32 [n, 10]) for one split."""
   check_choice("split", split, SPLITS)
   builder = builder_for(data_config)
-  builder.download_and_prepare(file_format="array_record")
+  builder = prepare(builder)
   if data_config.name == "wmt14":
     wmt_split = {"valid": "validation"}.get(split, split)
     out = read_records(builder.as_data_source(split=wmt_split), {"source": "en", "target": "fr"})
