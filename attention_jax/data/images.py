@@ -184,8 +184,8 @@ def task_data(config) -> ImageData:
   train = load(config.data, "train")
   digit_size = train["image"].shape[1]
   indexed = lambda arrays: {"label": arrays["label"], "index": np.arange(len(arrays["label"]), dtype=np.int32)}
-  clutter = (lambda n: _train_clutter(n, digit_size, canvas)) if canvas.clutter else (lambda n: None)
-  train_data = pipeline.train_dataset(indexed(train), config.batch_size, config.seed, clutter(len(train["label"])))
+  transform = _train_clutter(len(train["label"]), digit_size, canvas) if canvas.clutter else None
+  train_data = pipeline.train_dataset(indexed(train), config.batch_size, config.seed, transform)
 
   @functools.cache
   def arrays(split):

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, read_lines
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError
 from attention_jax.text.vocab import WordVocab
 
@@ -32,14 +32,7 @@ def read_labelled_tsv(path: str, field: str):
   if not os.path.isfile(path):
     raise UserError(f"config field {field}={path!r} is not a file; expected a TSV of label<TAB>sentence lines")
   rows, bad = [], {"invalid UTF-8": [], "no tab": [], "empty label or sentence": []}
-  for number, raw in enumerate(read_lines(path, field), start=1):
-    try:
-      line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-      bad["invalid UTF-8"].append(number)
-      continue
-    if not line.strip():
-      continue
+  for number, line in text_lines(path, field, bad):
     label, tab, sentence = line.partition("\t")
     if not tab:
       bad["no tab"].append(number)
@@ -47,10 +40,7 @@ def read_labelled_tsv(path: str, field: str):
       bad["empty label or sentence"].append(number)
     else:
       rows.append((label.strip(), sentence.strip()))
-  bad = {k: v for k, v in bad.items() if v}
-  if bad:
-    logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())),
-                    "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))})" for k, v in bad.items()))
+  bad = warn_skipped(path, bad)
   if not rows:
     raise UserError(f"config field {field}={path!r} holds no valid line; expected UTF-8 lines label<TAB>sentence")
   return rows, bad

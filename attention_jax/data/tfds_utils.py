@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 
 from attention_jax.errors import UserError
 
@@ -65,3 +66,26 @@ def read_lines(path: str, field: str):
   except (EOFError, gzip.BadGzipFile, zlib.error) as e:
     raise UserError(f"config field {field}={path!r} is a truncated or damaged gzip file ({e}); expected the "
                     f"whole gzip file") from e
+
+
+def text_lines(path: str, field: str, bad: dict):
+  """(line number, text) of each non-blank line of a UTF-8 file, plain or gzip, without its line end (a byte-order
+  mark at the start dropped); a line that is not UTF-8 is skipped and its number added to bad['invalid UTF-8']."""
+  for number, raw in enumerate(read_lines(path, field), start=1):
+    try:
+      line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+      bad.setdefault("invalid UTF-8", []).append(number)
+      continue
+    if line.strip():
+      yield number, line
+
+
+def warn_skipped(path: str, bad: dict) -> dict:
+  """{reason: [line numbers]} without the empty reasons; a warning counts them and names the first ten lines."""
+  bad = {k: v for k, v in bad.items() if v}
+  if bad:
+    shown = "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))}{', ...' if len(v) > 10 else ''})"
+                      for k, v in bad.items())
+    logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())), shown)
+  return bad

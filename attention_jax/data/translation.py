@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, read_lines
+from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError, check_choice
 
 NAMES = ("dates", "tsv", "wmt14")
@@ -117,14 +117,7 @@ def read_tsv(path: str, field: str = "data.path"):
   if not os.path.isfile(path):
     raise UserError(f"config field {field}={path!r} is not a file; expected a TSV of source<TAB>target lines")
   pairs, bad = [], {"invalid UTF-8": [], "no tab": [], "empty side": []}
-  for number, raw in enumerate(read_lines(path, field), start=1):
-    try:
-      line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # drop a byte-order mark
-    except UnicodeDecodeError:
-      bad["invalid UTF-8"].append(number)
-      continue
-    if not line.strip():
-      continue
+  for number, line in text_lines(path, field, bad):
     fields = line.split("\t")
     if len(fields) < 2:
       bad["no tab"].append(number)
@@ -134,11 +127,7 @@ def read_tsv(path: str, field: str = "data.path"):
       bad["empty side"].append(number)
       continue
     pairs.append((source, target))
-  bad = {k: v for k, v in bad.items() if v}
-  if bad:
-    shown = "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))}{', ...' if len(v) > 10 else ''})"
-                      for k, v in bad.items())
-    logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())), shown)
+  bad = warn_skipped(path, bad)
   if not pairs:
     raise UserError(f"config field {field}={path!r} holds no valid line; expected UTF-8 lines "
                     f"source<TAB>target[<TAB>attribution] with both sides non-empty")
