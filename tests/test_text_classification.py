@@ -163,6 +163,9 @@ def test_cross_validation_when_there_is_no_test_file(tmp_path):
   assert len(sentences["test"]) == 60 and len(sentences["train"]) == 540
   assert sorted(sentences["test"] + sentences["train"]) == sorted(
       text_data.read_labelled_tsv(config.data.train_path, "data.train_path")[0][i][1] for i in range(600))
+  from attention_jax import tasks  # pylint: disable=g-import-not-at-top
+  with pytest.raises(UserError, match=r"split 'valid' is not in this data .* it has \['test', 'train'\]"):
+    tasks.build(config).eval_batches("valid")
   config.data.num_folds = 0
   with pytest.raises(UserError, match="data.test_path is empty and data.num_folds < 2"):
     text_data.load(config.data)

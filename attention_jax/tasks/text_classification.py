@@ -77,6 +77,9 @@ def build(config) -> Task:
     return classification_sums(logits, batch["label"], batch["mask"])
 
   def eval_batches(split):
+    if split not in arrays:
+      raise UserError(f"split {split!r} is not in this data (config fields data.valid_path / data.test_path / "
+                      f"data.num_folds); it has {sorted(arrays)}")
     return pipeline.eval_batches(arrays[split], config.eval_batch_size)
 
   def attention_report(params, split: str, workdir: str) -> dict:
