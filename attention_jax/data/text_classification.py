@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, text_lines, warn_skipped
+from attention_jax.data.tfds_utils import all_records, as_text, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError
 from attention_jax.text.vocab import WordVocab
 
@@ -104,11 +104,10 @@ def read_splits(data_config) -> dict:
   files = _files(data_config)
   builder = LabelledTsv(files=files, data_dir=data_config.get("tfds_data_dir") or default_tfds_dir())
   builder = prepare(builder)
-  text = lambda x: x.decode("utf-8") if isinstance(x, bytes) else str(x)
   splits = {}
   for split in files:
     records = all_records(builder.as_data_source(split=split))
-    splits[split] = {"label": [text(r["label"]) for r in records], "sentence": [text(r["sentence"]) for r in records]}
+    splits[split] = {k: [as_text(r[k]) for r in records] for k in ("label", "sentence")}
   if "test" not in files:
     parts = fold_indices(len(splits["train"]["label"]), int(data_config.num_folds), int(data_config.get("fold", 0)),
                          int(data_config.get("seed", 0)))

@@ -47,6 +47,11 @@ def all_records(source) -> list:
   return records
 
 
+def as_text(value) -> str:
+  """A TFDS Text feature as read back from a data source (bytes) or a mock (str), as str."""
+  return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from attention_jax.data.tfds_utils import all_records, default_tfds_dir, prepare, text_lines, warn_skipped
+from attention_jax.data.tfds_utils import all_records, as_text, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError, check_choice
 
 NAMES = ("dates", "tsv", "wmt14")
@@ -213,10 +213,6 @@ def training_subset(n: int, max_pairs: int, seed: int) -> np.ndarray:
 # Loading
 
 
-def _texts(x) -> str:
-  return x.decode("utf-8") if isinstance(x, bytes) else str(x)
-
-
 def read_records(source, fields) -> dict:
   """Every record of a TFDS data source as lists {name: [record[key], ...]}, in `id` order."""
   records = all_records(source)
@@ -254,8 +250,8 @@ def load_parallel(data_config, split: str) -> dict:
     out["gold_end"] = np.stack(out["gold_end"]).astype(np.int32)
   else:
     out = read_records(builder.as_data_source(split=split), {"source": "source", "target": "target"})
-  out["source"] = [_texts(t) for t in out["source"]]
-  out["target"] = [_texts(t) for t in out["target"]]
+  out["source"] = [as_text(t) for t in out["source"]]
+  out["target"] = [as_text(t) for t in out["target"]]
   if split == "train" and data_config.get("max_train_pairs", 0):
     keep = training_subset(len(out["source"]), int(data_config.max_train_pairs), data_config.get("seed", 0))
     out = {k: [v[i] for i in keep] if isinstance(v, list) else v[keep] for k, v in out.items()}
