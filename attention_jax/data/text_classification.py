@@ -6,6 +6,9 @@
                     by a permutation drawn from data.seed, and fold data.fold is the test set (MR's 10-fold
                     cross-validation)
   data.vocab_size   the most frequent training words kept (the rest <unk>); ids as `text.vocab.WordVocab`
+  data.min_count    words seen fewer times in training are <unk> as well (1: every word; 2 trains <unk> on the
+                    singletons, which is what held-out sentences meet)
+  data.lowercase    lowercase every sentence before the vocabulary is built (the pictures show the lowercased words)
   data.max_len      words per sentence after padding (0: the longest training sentence); longer sentences are cut
                     to it, with a warning that counts them
 
@@ -144,9 +147,14 @@ def label_ids(labels, classes, split: str, field: str) -> np.ndarray:
 def load(data_config):
   """(arrays by split {'tokens', 'lengths', 'label'}, the vocabulary, the class names, sentences by split)."""
   splits = read_splits(data_config)
+  if data_config.get("lowercase", False):
+    splits = {split: s | {"sentence": [t.lower() for t in s["sentence"]]} for split, s in splits.items()}
   train = splits["train"]
   classes = sorted(set(train["label"]))
-  vocab = WordVocab.build(train["sentence"], int(data_config.vocab_size), "data.vocab_size")
+  min_count = int(data_config.get("min_count", 1))
+  if min_count < 1:
+    raise UserError(f"config field data.min_count={min_count} must be >= 1 (1 keeps every training word)")
+  vocab = WordVocab.build(train["sentence"], int(data_config.vocab_size), "data.vocab_size", min_count)
   max_len = int(data_config.get("max_len", 0)) or max(len(s.split()) for s in train["sentence"])
   if max_len < 1:
     raise UserError(f"config field data.max_len={max_len} must be >= 1 (0: the longest training sentence)")

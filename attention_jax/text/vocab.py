@@ -70,12 +70,13 @@ class WordVocab:
     self._index = {w: i + len(SPECIALS) for i, w in enumerate(self.words)}
 
   @classmethod
-  def build(cls, texts, size: int, field: str = "") -> "WordVocab":
+  def build(cls, texts, size: int, field: str = "", min_count: int = 1) -> "WordVocab":
+    """Words seen fewer than `min_count` times stay <unk> too (so that <unk> is trained on the rare words)."""
     if size <= len(SPECIALS):
       raise UserError(f"config field {field or 'vocab size'}={size} must exceed the {len(SPECIALS)} reserved ids")
     counts = collections.Counter(w for t in texts for w in t.split())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return cls([w for w, _ in ranked[:size - len(SPECIALS)]])
+    return cls([w for w, n in ranked[:size - len(SPECIALS)] if n >= min_count])
 
   def __len__(self):
     return len(SPECIALS) + len(self.words)

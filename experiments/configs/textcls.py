@@ -36,6 +36,8 @@ def get_config(arg: str = "sst2"):
   c.data.fold = 0
   c.data.seed = 0  # the fold split (MR)
   c.data.vocab_size = 30000  # every training word of these sets (SST-2 ~15k, MR ~19k, TREC ~9k)
+  c.data.min_count = 1  # every training word has its own vector
+  c.data.lowercase = False
   c.data.max_len = 0  # the longest training sentence
   c.data.buckets = (12, 20, 30)  # training batches by length (words): the step compiles once per bucket
   c.model = dict(name="text_classifier", embed_size=64, hidden=64, cell="lstm", pooling=pooling or "attention",
