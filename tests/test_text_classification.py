@@ -148,6 +148,23 @@ def test_load_builds_labels_vocabulary_and_padding_from_the_training_file(tmp_pa
   assert arrays["test"]["lengths"][0] == len(first) and (arrays["test"]["tokens"][0][len(first):] == 0).all()
 
 
+def test_lowercase_and_min_count_shape_the_vocabulary(tmp_path):
+  (tmp_path / "train.tsv").write_text("a\tWhat is it ?\nb\twhat is Rare ?\na\tWho is it ?\n")
+  (tmp_path / "test.tsv").write_text("a\tWHAT is new ?\n")
+  config = helpers.tiny_textcls_config(tmp_path / "cues", **{"data.train_path": str(tmp_path / "train.tsv"),
+                                                             "data.test_path": str(tmp_path / "test.tsv")})
+  _, vocab, _, _ = text_data.load(config.data)
+  assert set(vocab.words) == {"What", "what", "Who", "Rare", "is", "it", "?"}  # cased, every training word
+  config.data.update(lowercase=True, min_count=2)
+  arrays, vocab, _, sentences = text_data.load(config.data)
+  assert set(vocab.words) == {"what", "is", "it", "?"}  # "who" and "rare" are seen once: <unk>
+  assert sentences["test"] == ["what is new ?"]
+  assert vocab.pieces(arrays["test"]["tokens"][0][:4]) == ["what", "is", "<unk>", "?"]
+  config.data.min_count = 0
+  with pytest.raises(UserError, match="data.min_count=0 must be >= 1"):
+    text_data.load(config.data)
+
+
 def test_a_test_label_the_training_file_lacks_is_an_error_naming_it(tmp_path):
   config = helpers.tiny_textcls_config(tmp_path / "cues")
   (tmp_path / "odd.tsv").write_text("neg\tawful w1\nodd\tw2 w3\n")
