@@ -55,6 +55,7 @@ def get_config(arg: str = "rnnsearch,50"):
   c.eval_every_steps = 2500
   c.checkpoint_every_steps = 1000
   c.num_heatmaps = 4
+  c.heatmap_min_source_len = 40  # the paper's Figure 3 shows long sentences
   if paper:
     nmt_dates.use_paper_optimizer(c)
   return c
