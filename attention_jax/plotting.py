@@ -150,14 +150,27 @@ def alignment_heatmap(weights, source_tokens, target_tokens, path: str, title: s
   return save_figure(fig, path)
 
 
-def bleu_by_length(results: dict, path: str) -> str | None:
+def bleu_by_length(results: dict, path: str, title: str = "") -> str | None:
   """BLEU against source length, one line per model (Bahdanau et al., Figure 2). results: {name: rows of
-  {'min_len', 'max_len', 'bleu', 'sentences'}}."""
+  {'min_len', 'max_len', 'bleu', 'sentences'}}; a last bin with max_len None (open: min_len or more) is drawn
+  one bin width on and labelled "min_len+"."""
   if not any(results.values()):
     return None
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
+  ticks = {}
   for name, rows in sorted(results.items()):
-    ax.plot([(r["min_len"] + r["max_len"]) / 2 for r in rows], [r["bleu"] for r in rows], marker="o", label=name)
+    centres = []
+    for r in rows:
+      width = (rows[0]["max_len"] - rows[0]["min_len"] + 1) if rows[0]["max_len"] is not None else 10
+      lo, hi = r["min_len"], r["max_len"] if r["max_len"] is not None else r["min_len"] + width - 1
+      centres.append((lo + hi) / 2)
+      ticks[centres[-1]] = f"{lo}-{hi}" if r["max_len"] is not None else f"{lo}+"
+    ax.plot(centres, [r["bleu"] for r in rows], marker="o", label=name)
+  if any(r["max_len"] is None for rows in results.values() for r in rows):
+    ax.set_xticks(sorted(ticks))
+    ax.set_xticklabels([ticks[t] for t in sorted(ticks)], fontsize=8)
+  if title:
+    ax.set_title(title, fontsize=9)
   ax.set_xlabel("source sentence length (tokens)")
   ax.set_ylabel("BLEU")
   ax.grid(alpha=0.3)

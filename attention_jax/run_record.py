@@ -56,3 +56,12 @@ def record(workdir: str, command: str, wall_s: float, steps: int, repo: str) -> 
          "wall_s": round(float(old.get("wall_s", 0.0)) + wall_s, 1), "steps": int(steps)}
   io_utils.atomic_write_json(path, rec)
   return rec
+
+
+def read_run_file(workdir: str, name: str, producer: str) -> dict:
+  """WORKDIR/name (JSON: eval.json, run.json, config.json); missing, an error that names `producer`."""
+  path = os.path.join(workdir, name)
+  if not os.path.exists(path):
+    from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+    raise UserError(f"{path} is missing; run {producer} for that workdir first")
+  return io_utils.read_json(path)

@@ -29,15 +29,6 @@ _CURVES = flags.DEFINE_string("curves", "", "Also plot each row's test metric (t
 flags.mark_flags_as_required(["spec", "out"])
 
 
-def _read(workdir: str, name: str, producer: str) -> dict:
-  path = os.path.join(workdir, name)
-  if not os.path.exists(path):
-    from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
-    raise UserError(f"{path} is missing; run {producer} for that workdir first")
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
-
-
 def plural(name: str) -> str:
   """error -> errors, accuracy -> accuracies: the key of a metric's per-seed list."""
   if name.endswith("y"):
@@ -47,13 +38,14 @@ def plural(name: str) -> str:
 
 def collect_row(row: dict, metrics) -> dict:
   """One row of the table from its workdirs (one per seed)."""
+  from attention_jax import run_record  # pylint: disable=g-import-not-at-top
   fixed = {k: v for k, v in row.items() if k != "workdirs"}
   runs = []
   for workdir in row["workdirs"]:
     workdir = os.path.expanduser(workdir)
-    runs.append((_read(workdir, "eval.json", "python -m experiments.evaluate"),
-                 _read(workdir, "run.json", "python -m experiments.train"),
-                 _read(workdir, "config.json", "python -m experiments.train")))
+    runs.append((run_record.read_run_file(workdir, "eval.json", "python -m experiments.evaluate"),
+                 run_record.read_run_file(workdir, "run.json", "python -m experiments.train"),
+                 run_record.read_run_file(workdir, "config.json", "python -m experiments.train")))
   out = dict(fixed)
   for metric in metrics:
     values = [float(evaluation[metric]) for evaluation, _, _ in runs]

@@ -4,6 +4,13 @@ r"""BLEU (and exact match) by source length for several evaluated runs in one pl
 Each workdir must hold the eval.json and translations_test.tsv that `experiments.evaluate` writes for a
 translation run; the lines are named by the run's model (and the workdir when two runs share a model).
 
+The bins are those of the runs' eval.json (data.length_bin tokens wide) unless --top_bin is given: then BLEU is
+recomputed from each run's translations_test.tsv in bins --length_bin tokens wide up to --top_bin, and every source
+of --top_bin tokens or more in one last bin (the paper's Figure 2 ends at 60; Europarl's test set has 387 sources of
+50 tokens or more):
+  python -m experiments.compare_lengths --workdirs=~/runs/ep_rnnencdec50_s0,~/runs/ep_rnnsearch50_s0 \
+      --top_bin=60 --out=docs/figures/nmt_europarl_bleu_by_length.png
+
 With two or more workdirs, every run after the first is also tested against the first (the baseline) bin by bin
 with the paired bootstrap (attention_jax.nmt.significance): a table on stdout and, beside --out, a JSON file
 (`cmn_bleu_by_length_significance.json` for the command above). The runs must have translated the same test
@@ -20,6 +27,9 @@ from experiments import cli
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Evaluated translation workdirs.")
 _OUT = flags.DEFINE_string("out", None, "The PNG file to write.")
 _SIGNIFICANCE = flags.DEFINE_bool("significance", True, "Paired bootstrap of each run against the first one.")
+_LENGTH_BIN = flags.DEFINE_integer("length_bin", 10, "Bin width in source tokens (with --top_bin).")
+_TOP_BIN = flags.DEFINE_integer("top_bin", 0, "When > 0, rebin from the translations: sources of this many tokens "
+                                "or more form the last bin (0: the bins of the runs' eval.json).")
 flags.mark_flags_as_required(["workdirs", "out"])
 
 
@@ -42,34 +52,24 @@ def load_curves(workdirs) -> dict:
   return curves
 
 
-def load_translations(workdir) -> dict:
-  """translations_test.tsv of an evaluated run: sources, references, hypotheses, source lengths; its BLEU tokenizer."""
-  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
-  path = os.path.join(workdir, "translations_test.tsv")
-  if not os.path.exists(path):
-    raise UserError(f"--workdirs entry {workdir} holds no translations_test.tsv; run experiments.evaluate on it "
-                    "first (or pass --nosignificance)")
-  with open(path, encoding="utf-8") as f:
-    rows = [line.rstrip("\n").split("\t") for line in f]
-  if any(len(r) != 4 or not r[3].isdigit() for r in rows):
-    raise UserError(f"{path} needs 4 tab-separated columns (source, reference, hypothesis, source length); it was "
-                    "written by an older experiments.evaluate: run it again on that workdir (or pass --nosignificance)")
-  with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
-    tokenize = json.load(f)["data"].get("bleu_tokenize", "13a")
-  return {"source": [r[0] for r in rows], "reference": [r[1] for r in rows], "hypothesis": [r[2] for r in rows],
-          "length": [int(r[3]) for r in rows], "tokenize": tokenize}
+def rebinned_curves(workdirs, curves: dict, length_bin: int, top_bin: int) -> dict:
+  """`curves` (named as load_curves names them) recomputed from the runs' translations_test.tsv."""
+  from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
+  return {name: results.curve_from_translations(results.load_translations(workdir), length_bin, top_bin)
+          for workdir, name in zip(workdirs, curves)}
 
 
 def significance(workdirs, curves: dict) -> dict:
   """Each run after the first against the first, bin by bin (bins of the first run's eval.json)."""
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   from attention_jax.nmt import significance as sig  # pylint: disable=g-import-not-at-top
   names = list(curves)
-  base = load_translations(workdirs[0])
+  base = results.load_translations(workdirs[0])
   bins = [(b["min_len"], b["max_len"]) for b in curves[names[0]]]
   report = {"baseline": names[0], "tokenize": base["tokenize"], "systems": {}}
   for workdir, name in zip(workdirs[1:], names[1:]):
-    other = load_translations(workdir)
+    other = results.load_translations(workdir)
     if (other["source"], other["reference"], other["length"]) != (base["source"], base["reference"],
                                                                  base["length"]):
       raise UserError(f"--workdirs entries {workdirs[0]} and {workdir} translated different test sentences "
@@ -86,13 +86,16 @@ def significance(workdirs, curves: dict) -> dict:
 def main(argv):
   del argv
   from attention_jax import io_utils, plotting  # pylint: disable=g-import-not-at-top
-  workdirs = _WORKDIRS.value
+  workdirs = [os.path.expanduser(w) for w in _WORKDIRS.value]
   curves = cli.run_reporting_user_errors(load_curves, workdirs)
+  if _TOP_BIN.value:
+    curves = cli.run_reporting_user_errors(rebinned_curves, workdirs, curves, _LENGTH_BIN.value, _TOP_BIN.value)
   tested = _SIGNIFICANCE.value and len(workdirs) > 1
   report = cli.run_reporting_user_errors(significance, workdirs, curves) if tested else None  # before any write
   print(plotting.bleu_by_length(curves, _OUT.value))
   for name, rows in curves.items():
-    print(name, " ".join(f"{r['min_len']}-{r['max_len']}:{r['bleu']:.1f}" for r in rows))
+    print(name, " ".join(f"{r['min_len']}-{'' if r['max_len'] is None else r['max_len']}:{r['bleu']:.1f}"
+                         for r in rows))
   if report:
     path = os.path.splitext(_OUT.value)[0] + "_significance.json"
     io_utils.atomic_write_json(path, report)
@@ -100,7 +103,7 @@ def main(argv):
     for name, rows in report["systems"].items():
       print(name)
       for r in rows:
-        where = "all" if r["min_len"] is None else f"{r['min_len']}-{r['max_len']}"
+        where = "all" if r["min_len"] is None else f"{r['min_len']}-{'' if r['max_len'] is None else r['max_len']}"
         print(f"  {where:>7} n={r['sentences']:<5d} {r['baseline_bleu']:5.1f} -> {r['system_bleu']:5.1f}  "
               f"gap {r['gap']:+5.1f}  p={r['p_value']:.3f}")
 

@@ -145,6 +145,8 @@ def test_europarl_models_train_on_short_pairs_and_are_tested_on_every_sentence(t
   report = loop.evaluate_checkpoint(workdir)
   assert sum(row["sentences"] for row in report["bleu_by_source_length"]) == 30  # the whole test file
   assert max(row["max_len"] for row in report["bleu_by_source_length"] if row["sentences"]) >= 50
+  # the heat map is of the first test sentence of at least heatmap_min_source_len (40) tokens, as in Figure 3
+  assert os.path.getsize(os.path.join(workdir, "plots", "alignment_0.png")) > 5000
   tgt_vocab = trainers[30].task.extras["tgt_vocab"]
   test = translation.load_parallel(europarl_config(files).data, "test")
   src_vocab = trainers[30].task.extras["src_vocab"]

@@ -1,6 +1,9 @@
 """RAM: glimpse sensor against NumPy, REINFORCE against the analytic gradient, gradient routing, canvases,
 a short run that learns, and 1-device vs 8-device training."""
 
+import json
+import shutil
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -315,6 +318,14 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
   assert result["step"] == 4 and result["num_examples"] == 1000
   for name in ("glimpse_strips.png", "reward_accuracy_baseline.png", "training_curves.png"):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
+  # config.evals picks evaluators (it may change between training and evaluation: a resumable field)
+  shutil.rmtree(tmp_path / "w" / "plots")
+  saved = json.loads((tmp_path / "w" / "config.json").read_text())
+  (tmp_path / "w" / "config.json").write_text(json.dumps(saved | {"evals": ["glimpse_strips"]}))
+  assert loop.evaluate_checkpoint(str(tmp_path / "w"))["error"] == result["error"]
+  assert [p.name for p in (tmp_path / "w" / "plots").iterdir()] == ["glimpse_strips.png"]
+  with pytest.raises(UserError, match="evals names 'bleu', which the ram task does not offer"):
+    loop.train_and_evaluate(helpers.with_overrides(config, {"evals": ("bleu",)}), str(tmp_path / "w2"))
 
 
 def _cluttered_config(**overrides):

@@ -156,13 +156,13 @@ def test_paired_bootstrap_finds_the_gap_only_where_there_is_one():
   assert 0 < long["system_ci"] < 10 and 0 < long["baseline_ci"] < 10
 
 
-def test_compare_lengths_refuses_translations_without_the_length_column(tmp_path):
-  from experiments import compare_lengths  # pylint: disable=g-import-not-at-top
+def test_translation_results_refuse_translations_without_the_length_column(tmp_path):
+  from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   (tmp_path / "translations_test.tsv").write_text("a b\tx y\tx y\n", encoding="utf-8")
   with pytest.raises(UserError, match="older experiments.evaluate"):
-    compare_lengths.load_translations(str(tmp_path))
+    results.load_translations(str(tmp_path))
   with pytest.raises(UserError, match="holds no translations_test.tsv"):
-    compare_lengths.load_translations(str(tmp_path / "nope"))
+    results.load_translations(str(tmp_path / "nope"))
 
 
 def test_bucketed_batches_have_fixed_shapes_and_cover_each_epoch_once():

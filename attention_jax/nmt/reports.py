@@ -79,14 +79,15 @@ def bleu_report(data: TranslationData, fns: TranslationModel, params, split: str
   return report
 
 
-def alignment_heatmaps(data: TranslationData, fns: TranslationModel, params, plots_dir: str, n: int,
+def alignment_heatmaps(data: TranslationData, fns: TranslationModel, params, split: str, plots_dir: str, n: int,
                        min_source_len: int = 0) -> list:
-  """Alignment heat maps (source across, target down; the paper's Figure 3) of the first n test pairs whose
-  source has at least `min_source_len` tokens (the paper shows long sentences), for models that align."""
+  """Alignment heat maps (source across, target down; the paper's Figure 3) of the first n pairs of `split` whose
+  source has at least `min_source_len` tokens (the paper shows long sentences), for models that align; their
+  paths."""
   if not fns.model.aligns:
     return []
   from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-  arrays = data.arrays("test")
+  arrays = data.arrays(split)
   chosen = np.flatnonzero(arrays["src_len"] >= min_source_len)[:n]
   batch = {k: v[chosen] for k, v in arrays.items()}
   out = jax.device_get(fns.translate(params, batch["src"], batch["src_len"]))

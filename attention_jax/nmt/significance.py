@@ -16,7 +16,8 @@ def paired_bleu_by_length(source_lengths, baseline, system, references, bins, to
   """Per source-length bin (min_len, max_len), both inclusive, and over all sentences: both BLEUs, the gap and
   its p-value.
 
-  source_lengths [n] (tokens), baseline/system/references: n strings each, aligned sentence by sentence.
+  source_lengths [n] (tokens), baseline/system/references: n strings each, aligned sentence by sentence; a bin's
+  max_len None leaves it open (min_len tokens or more).
   Rows: min_len, max_len (None, None for the row of all sentences), sentences, baseline_bleu, system_bleu,
   gap (system - baseline), p_value, baseline_ci and system_ci (half-width of the 95% bootstrap interval).
   """
@@ -27,8 +28,11 @@ def paired_bleu_by_length(source_lengths, baseline, system, references, bins, to
                      f"{len(system)} system hypotheses, {len(references)} references")
   lengths = np.asarray(source_lengths)
   rows = []
-  for lo, hi in [(int(lo), int(hi)) for lo, hi in bins] + [(None, None)]:
-    members = np.arange(len(lengths)) if lo is None else np.flatnonzero((lengths >= lo) & (lengths <= hi))
+  for lo, hi in [(int(lo), None if hi is None else int(hi)) for lo, hi in bins] + [(None, None)]:
+    if lo is None:
+      members = np.arange(len(lengths))
+    else:
+      members = np.flatnonzero((lengths >= lo) & (lengths <= (lengths.max() if hi is None else hi)))
     if members.size < 2:  # a single sentence cannot be resampled into anything but itself
       continue
     test = PairedTest([("baseline", [baseline[i] for i in members]), ("system", [system[i] for i in members])],

@@ -14,6 +14,10 @@ pure and per-device: they see this device's slice of the batch and one PRNG key 
   resident(split) -> dict of host arrays (optional): what every step of that split reads whole (e.g. the digit set
       canvases are cut from). The loop places them on the devices once, replicated, and merges them into each
       batch inside the step, so batches carry indices instead of pixels.
+  evaluators: {name: evaluator} (optional), what `experiments.evaluate` adds to the metrics above: host work such
+      as decoding to text and BLEU, and pictures. An evaluator is (params, split, workdir) -> dict merged into
+      eval.json (pictures go to workdir/plots); `config.evals` picks them by name (`training.evaluators`), and
+      each is a plain function of its own, testable alone.
 """
 
 import dataclasses
@@ -31,10 +35,6 @@ class Task:
   train_data: grain.MapDataset
   eval_batches: Callable[[str], Iterator[dict]]
   model: Any = None
-  # Optional: writes pictures for `experiments.evaluate` (params, workdir) -> list of written paths.
-  make_pictures: Callable[[Any, str], list] | None = None
-  # Optional: metrics that need host work (decoding to text, BLEU) for `experiments.evaluate`:
-  # (params, split, workdir) -> dict merged into eval.json.
-  decode_report: Callable[[Any, str, str], dict] | None = None
+  evaluators: dict[str, Callable[[Any, str, str], dict]] = dataclasses.field(default_factory=dict)
   resident: Callable[[str], dict] | None = None
   extras: dict = dataclasses.field(default_factory=dict)  # task-specific handles (vocabularies, decoders) for tools

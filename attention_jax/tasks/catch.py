@@ -158,8 +158,10 @@ def build(config) -> Task:
     del split  # games are generated: one fixed set of `eval_games` games
     return pipeline.eval_batches({"game": np.arange(eval_games, dtype=np.int32)}, config.eval_batch_size)
 
-  def make_pictures(params, plots_dir):
-    return game_pictures(agent, params, plots_dir, config.seed, batch_size)
+  def catch_games(params, split, workdir):
+    del split  # one fixed set of evaluation games
+    game_pictures(agent, params, os.path.join(workdir, "plots"), config.seed, batch_size)
+    return {}
 
   return Task(name="catch", init=init, loss=loss, evaluate=evaluate, model=agent, train_data=train_data,
-              eval_batches=eval_batches, make_pictures=make_pictures)
+              eval_batches=eval_batches, evaluators={"catch_games": catch_games})

@@ -80,6 +80,16 @@ def _one_per_class(batches, count: int):
   return {k: np.stack([picked[c][k] for c in labels]) for k in picked[labels[0]]}
 
 
+def reward_curves(params, split: str, workdir: str) -> dict:
+  """Evaluator: training reward, accuracy and the learned baseline against the step (metrics.jsonl)."""
+  del params, split
+  rows = io_utils.read_json_lines(os.path.join(workdir, "metrics.jsonl"))
+  plotting.metric_curves(rows, ("reward", "accuracy", "baseline"), "train",
+                         os.path.join(workdir, "plots", "reward_accuracy_baseline.png"),
+                         "train reward, accuracy and baseline")
+  return {}
+
+
 def build(config) -> Task:
   data = images.task_data(config)
   canvas, example, eval_batches = data.canvas, data.example, data.eval_batches
@@ -112,9 +122,9 @@ def build(config) -> Task:
     return {"accuracy": jnp.sum(correct * w), "error": jnp.sum((1 - correct) * w), "loss": jnp.sum(nll * w),
             "count": jnp.sum(w)}
 
-  def make_pictures(params, plots_dir, num_images: int = 6):
-    """Glimpse strips for the first test images (one fixed glimpse path each) and RAM's training curves."""
-    picked = _one_per_class(eval_batches("test"), num_images) | data.resident("test")
+  def glimpse_strips(params, split, workdir, num_images: int = 6):
+    """Glimpse strips for the first images of `split`, one per class (one fixed glimpse path each)."""
+    picked = _one_per_class(eval_batches(split), num_images) | data.resident(split)
     labels = picked["label"]
     # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
     out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
@@ -123,14 +133,10 @@ def build(config) -> Task:
     padded = glimpse.pad_images(jnp.asarray(imgs), spec.size, spec.num_scales)
     seen = jax.vmap(lambda p, locs: jax.vmap(lambda l: glimpse.extract_glimpse(
         p, l, imgs.shape[1:3], spec.size, spec.num_scales, spec.pooling))(locs))(padded, out["location"])
-    paths = [plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
-                                     os.path.join(plots_dir, "glimpse_strips.png"), labels,
-                                     jnp.argmax(out["logits"], -1))]
-    rows = io_utils.read_json_lines(os.path.join(os.path.dirname(plots_dir), "metrics.jsonl"))
-    paths.append(plotting.metric_curves(rows, ("reward", "accuracy", "baseline"), "train",
-                                        os.path.join(plots_dir, "reward_accuracy_baseline.png"),
-                                        "train reward, accuracy and baseline"))
-    return [p for p in paths if p]
+    plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
+                            os.path.join(workdir, "plots", "glimpse_strips.png"), labels, jnp.argmax(out["logits"], -1))
+    return {}
 
   return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=data.train,
-              eval_batches=eval_batches, resident=data.resident, make_pictures=make_pictures)
+              eval_batches=eval_batches, resident=data.resident,
+              evaluators={"glimpse_strips": glimpse_strips, "reward_curves": reward_curves})

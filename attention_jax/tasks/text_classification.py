@@ -83,8 +83,7 @@ def build(config) -> Task:
     return pipeline.eval_batches(arrays[split], config.eval_batch_size)
 
   def attention_report(params, split: str, workdir: str) -> dict:
-    if model.pooling != "attention":
-      return {}
+    """Attention share of the top-3 words and the most attended words per predicted class; word strips."""
     predicted, weights = predict_with_attention(model, params, arrays[split])
     words = [s.split() for s in sentences[split]]
     lengths = arrays[split]["lengths"]
@@ -97,5 +96,5 @@ def build(config) -> Task:
 
   return Task(name="text_classification", init=init, loss=loss, evaluate=evaluate,
               train_data=train_dataset(config, arrays["train"]),
-              eval_batches=eval_batches, model=model, decode_report=attention_report,
+              eval_batches=eval_batches, model=model, evaluators={"word_attention": attention_report} if model.pooling == "attention" else {},
               extras={"vocab": vocab, "classes": classes, "arrays": arrays, "sentences": sentences})

@@ -237,10 +237,16 @@ def build(config) -> Task:
   example = {k: v[:2] for k, v in data.arrays("train").items()}
   fns = TranslationModel(model, config.decode, data.max_len, example)
   num_heatmaps, heatmap_min_len = int(config.get("num_heatmaps", 4)), int(config.get("heatmap_min_source_len", 0))
+
+  def heatmaps(params, split, workdir):
+    reports.alignment_heatmaps(data, fns, params, split, os.path.join(workdir, "plots"), num_heatmaps,
+                               heatmap_min_len)
+    return {}
+
   return Task(name="translation", init=fns.init, loss=fns.loss, evaluate=fns.evaluate, model=model,
               train_data=data.train_dataset(), eval_batches=data.eval_batches,
-              make_pictures=lambda params, plots_dir: reports.alignment_heatmaps(data, fns, params, plots_dir,
-                                                                                  num_heatmaps, heatmap_min_len),
-              decode_report=lambda params, split, workdir: reports.bleu_report(data, fns, params, split, workdir),
+              evaluators={
+                  "bleu": lambda params, split, workdir: reports.bleu_report(data, fns, params, split, workdir),
+                  "alignment_heatmaps": heatmaps},
               extras={"src_vocab": data.src_vocab, "tgt_vocab": data.tgt_vocab, "arrays": data.arrays,
                       "translate": fns.translate, "raw": data.raw})

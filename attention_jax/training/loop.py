@@ -23,7 +23,7 @@ from absl import logging
 from attention_jax import distributed, io_utils, random_streams, tasks
 from attention_jax.data import pipeline
 from attention_jax.errors import UserError, check_positive
-from attention_jax.training import checkpoint, metrics, optim, parallel, state as state_lib
+from attention_jax.training import checkpoint, evaluators, metrics, optim, parallel, state as state_lib
 from attention_jax.training.workdir import (ADDED_FIELDS, RESUMABLE_FIELDS, check_same_experiment,  # noqa: F401
                                             flat_fields, load_config, prepare_workdir)
 
@@ -150,6 +150,7 @@ def build_trainer(config) -> Trainer:
   par.check_batch_size("batch_size", config.batch_size)
   par.check_batch_size("eval_batch_size", config.eval_batch_size)
   task = distributed.primary_first(tasks.build, config)  # process 0 prepares the data; the others then read it
+  evaluators.pick(task, config.get("evals", ()))  # a misspelt evaluator fails now, not after training
   tx, schedule = optim.build_optimizer(config.optimizer, config.num_train_steps)
   train_step = par.compile_step(make_train_step(task, tx, schedule, config.batch_size, par.axis_name,
                                                 par.num_devices))
@@ -265,15 +266,10 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
   if not step:
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
   ckpt.close()
+  chosen = evaluators.pick(trainer.task, config.get("evals", ()))
   result = {"step": int(step), "split": split}
   result |= trainer.evaluate(trainer.par.put_replicated(host_state.params), split)
-  if trainer.task.decode_report is not None:
-    result |= trainer.task.decode_report(host_state.params, split, workdir)
+  result |= evaluators.run(chosen, host_state.params, split, workdir)
   io_utils.atomic_write_json(os.path.join(workdir, "eval.json"), result)
-  from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-  plots = [plotting.training_curves(io_utils.read_json_lines(os.path.join(workdir, "metrics.jsonl")),
-                                    os.path.join(workdir, "plots", "training_curves.png"))]
-  if trainer.task.make_pictures is not None:
-    plots += trainer.task.make_pictures(host_state.params, os.path.join(workdir, "plots"))
-  logging.info("evaluated step %d on %s: %s; plots: %s", step, split, result, [p for p in plots if p])
+  logging.info("evaluated step %d on %s with %s: %s", step, split, list(chosen), result)
   return result

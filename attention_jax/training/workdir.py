@@ -14,7 +14,7 @@ from attention_jax.errors import UserError
 RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
                     "keep_checkpoints", "parallel", "num_devices", "data.tfds_data_dir", "data.mnist_dir",
                     "eval_batch_size", "decode.method", "decode.beam_size", "decode.length_penalty",
-                    "num_heatmaps", "heatmap_min_source_len")
+                    "num_heatmaps", "heatmap_min_source_len", "evals", "num_strips")
 
 # Fields added to the configs after runs were made, with the value that reproduces what those runs computed: a
 # workdir whose config.json lacks one resumes if the new config holds that value.

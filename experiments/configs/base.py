@@ -17,6 +17,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
   c.keep_checkpoints = 3
+  c.evals = ()  # evaluators experiments.evaluate runs (training/evaluators.py); () runs all the task offers
 
   c.data = ml_collections.ConfigDict()
   c.data.name = "mnist_embedded"
