@@ -40,5 +40,5 @@ def test_nmt_step_profile_prints_each_variant_and_the_shares():
   rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
   assert [r["variant"] for r in rows[:4]] == ["full", "output layer cut to 8 words", "no attention (RNNencdec)",
                                               "no attention, output layer cut to 8 words"]
-  assert rows[0]["of_full"] == 1.0 and rows[0]["tgt_vocab"] == 10000 and all(r["step_ms"] > 0 for r in rows[:4])
+  assert rows[0]["of_full"] == 1.0 and rows[0]["tgt_vocab"] == 8000 and all(r["step_ms"] > 0 for r in rows[:4])
   assert set(rows[4]["shares"]) == {"output layer", "attention", "recurrences and embeddings"}
