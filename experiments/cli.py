@@ -43,7 +43,12 @@ def parse_flags(argv):
           + "; the config file lists its fields", file=sys.stderr)
     sys.exit(2)
   except flags.Error as e:
-    print(f"error: {e}", file=sys.stderr)
+    message = str(e)
+    if "Error whilst parsing config file" in message:  # a config file refusing its argument (`ram_mnist.py:6,x`):
+      last = message.strip().splitlines()[-1]  # ml_collections wraps the file's own error in a traceback
+      given = [a for a in argv[1:] if a.startswith("--config=")]
+      message = f"{given[0] if given else '--config'}: {last.partition(': ')[2] or last}"
+    print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
 
 

@@ -60,6 +60,14 @@ def test_unknown_config_field_is_refused_by_name(tmp_path):
   assert "error: --config.model.hiden=3 names no config field 'hiden' (did you mean 'hidden'?)" in proc.stderr
 
 
+def test_a_config_argument_its_file_refuses_is_one_error_line(tmp_path):
+  proc = helpers.run_binary("experiments.train", "--config=experiments/configs/ram_mnist.py:6,adam",
+                            f"--workdir={tmp_path}")
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr
+  assert ("error: --config=experiments/configs/ram_mnist.py:6,adam: unknown config option 'adam'; expected 'sgd'"
+          in proc.stderr)
+
+
 def test_wrong_type_for_a_field_is_refused(tmp_path):
   proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_fc.py",
                             f"--workdir={tmp_path}", "--config.batch_size=many")

@@ -48,6 +48,17 @@ def test_ram_rows(row):
   assert (c.reinforce.num_samples, c.reinforce.eval_samples, c.reinforce.weight) == (1, 4, 1.0)
 
 
+@pytest.mark.parametrize("module,arg", [(ram_mnist, "6"), (ram_translated, "8"), (ram_cluttered, "60,6"),
+                                        (ram_cluttered, "100,random")])
+def test_ram_rows_take_the_papers_optimizer_as_one_option(module, arg):
+  adam, sgd = module.get_config(arg), module.get_config(arg + ",sgd")
+  assert (sgd.optimizer.name, sgd.optimizer.momentum, sgd.batch_size) == ("sgd", 0.9, 20)  # Mnih et al., 4.1
+  assert sgd.num_train_steps * sgd.batch_size == adam.num_train_steps * adam.batch_size  # as many images
+  assert sgd.model == adam.model and sgd.data == adam.data and sgd.reinforce == adam.reinforce
+  with pytest.raises(ValueError, match="unknown config option 'adam'"):
+    module.get_config(arg + ",adam")
+
+
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the
 # scan's length.
 TRACED_RAM_ROWS = [(ram_mnist, "6"), (ram_translated, "8"), (ram_cluttered, "60,random"), (ram_cluttered, "100,8")]

@@ -2,7 +2,8 @@ r"""Cluttered translated MNIST (Mnih et al. 2014, Table 2): 60x60 with 4 pieces 
 3 scales) and 100x100 with 8 pieces (12x12, 4 scales); 4, 6 or 8 glimpses, 8 random glimpses, or a baseline.
 
 The argument after ':' is "SIZE,GLIMPSES" (e.g. 60,6 or 100,8), "SIZE,random" (8 random glimpses), or
-"SIZE,fc" / "SIZE,conv" for the baselines (conv: 10x10 filters, stride 5, then 256 units; 86 at 100x100).
+"SIZE,fc" / "SIZE,conv" for the baselines (conv: 10x10 filters, stride 5, then 256 units; 86 at 100x100);
+",sgd" after a RAM row (e.g. 60,6,sgd) trains it with the paper's optimiser (`ram_mnist.use_paper_optimizer`).
 Run:
   python -m experiments.train --config=experiments/configs/ram_cluttered.py:60,6 --workdir=/tmp/ram_c60_6 \
       --config.data.name=mnist_offline
@@ -34,7 +35,7 @@ def baseline_config(kind: str, size: int):
 
 
 def get_config(arg="60,6"):
-  size_text, what = arg.split(",")
+  size_text, what, *options = arg.split(",")
   size = int(size_text)
   setting = SETTINGS[size]
   if what in ("fc", "conv"):
@@ -44,6 +45,7 @@ def get_config(arg="60,6"):
     c = ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=8 if random else int(what),
                                                  glimpse_size=setting["glimpse_size"],
                                                  num_scales=setting["num_scales"], random_glimpses=random))
+    ram_mnist.with_optimizer(c, options)
   c.data.canvas = size
   c.data.clutter = setting["clutter"]
   c.data.clutter_size = 8

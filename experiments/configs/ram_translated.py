@@ -1,7 +1,8 @@
 r"""Translated MNIST (Mnih et al. 2014, Table 1b): each digit at a random spot of a 60x60 canvas, 12x12 glimpses
 at 3 scales, 4/6/8 glimpses, or the FC/conv baselines.
 
-The argument after ':' is the number of glimpses (4, 6 or 8) or "fc"/"conv". Run:
+The argument after ':' is the number of glimpses (4, 6 or 8), with ",sgd" for the paper's optimiser
+(`ram_mnist.use_paper_optimizer`), or "fc"/"conv". Run:
   python -m experiments.train --config=experiments/configs/ram_translated.py:6 --workdir=/tmp/ram_t60_6 \
       --config.data.name=mnist_offline
 Paper: the rows of its Table 1b (NIPS 2014 version, full protocol). Measured here: see README.md.
@@ -11,10 +12,12 @@ from experiments.configs import ram_cluttered, ram_mnist
 
 
 def get_config(arg="6"):
-  if arg in ("fc", "conv"):
-    c = ram_cluttered.baseline_config(arg, 60)
+  what, *options = arg.split(",")
+  if what in ("fc", "conv"):
+    c = ram_cluttered.baseline_config(what, 60)
   else:
-    c = ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=int(arg), glimpse_size=12, num_scales=3))
+    c = ram_mnist.with_optimizer(ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=int(what), glimpse_size=12,
+                                                                          num_scales=3)), options)
   c.data.canvas = 60
   c.data.clutter = 0
   c.data.clutter_size = 8
