@@ -159,9 +159,9 @@ def bleu_by_length(results: dict, path: str, title: str = "") -> str | None:
   fig, ax = plt.subplots(figsize=(5.5, 3.6))
   ticks = {}
   for name, rows in sorted(results.items()):
+    width = rows[0]["max_len"] - rows[0]["min_len"] + 1 if rows and rows[0]["max_len"] is not None else 10
     centres = []
     for r in rows:
-      width = (rows[0]["max_len"] - rows[0]["min_len"] + 1) if rows[0]["max_len"] is not None else 10
       lo, hi = r["min_len"], r["max_len"] if r["max_len"] is not None else r["min_len"] + width - 1
       centres.append((lo + hi) / 2)
       ticks[centres[-1]] = f"{lo}-{hi}" if r["max_len"] is not None else f"{lo}+"

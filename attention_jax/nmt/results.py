@@ -42,9 +42,11 @@ def curve_from_translations(translations: dict, length_bin: int, top_bin: int) -
 
 
 def bleu_in(translations: dict, min_len: int, max_len) -> float:
-  """BLEU of the sentences whose source has min_len..max_len tokens (max_len None: no upper bound)."""
+  """BLEU of the sentences whose source has min_len..max_len tokens (max_len None: no upper bound); NaN if none."""
   import sacrebleu  # pylint: disable=g-import-not-at-top
   members = [i for i, n in enumerate(translations["length"]) if n >= min_len and (max_len is None or n <= max_len)]
+  if not members:
+    return float("nan")
   return sacrebleu.corpus_bleu([translations["hypothesis"][i] for i in members],
                                [[translations["reference"][i] for i in members]],
                                tokenize=translations["tokenize"]).score

@@ -94,7 +94,8 @@ def build(config) -> Task:
     text_pictures.top_share_bars(report["attention_top3_share"], os.path.join(plots, "attention_top3_share.png"))
     return report
 
+  offered = {"word_attention": attention_report} if model.pooling == "attention" else {}
   return Task(name="text_classification", init=init, loss=loss, evaluate=evaluate,
               train_data=train_dataset(config, arrays["train"]),
-              eval_batches=eval_batches, model=model, evaluators={"word_attention": attention_report} if model.pooling == "attention" else {},
+              eval_batches=eval_batches, model=model, evaluators=offered,
               extras={"vocab": vocab, "classes": classes, "arrays": arrays, "sentences": sentences})
