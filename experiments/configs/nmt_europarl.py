@@ -7,13 +7,14 @@ training subset and the training budget; each is tested on every test sentence, 
 Run:
   python -m experiments.train --config=experiments/configs/nmt_europarl.py:rnnsearch,50 --workdir=/tmp/ep_search50
   python -m experiments.evaluate --workdir=/tmp/ep_search50    # BLEU, BLEU with no <unk>, BLEU by source length
-  python -m experiments.compare_lengths --workdirs=/tmp/ep_encdec50,/tmp/ep_search50 --out=/tmp/ep.png
+  python -m experiments.compare_lengths --workdirs=/tmp/ep_encdec50,/tmp/ep_search50 --top_bin=60 --out=/tmp/ep.png
 Data: ../shared/data/europarl-en-it (Europarl v7-era sittings; valid and test from October-December 2000). This
 is not the paper's language pair (WMT'14 English-French): say so wherever its numbers appear.
 Sizes: the default is a CPU size (embedding 96, GRU 128, maxout 96, alignment 96, 8,000 words a side, 200,000
 training pairs, batch 64, 5,000 steps): `benchmarks.profile_nmt_step` put half of a step in the output layer and a
 third in the attention at GRU 256 and 10,000 words, and these sizes run about 1.8x faster, so the four models train
-in a few hours on 2 cores. ",paper" is the
+in a few hours on 2 cores (measured: RNNsearch-50 17.2 BLEU, RNNencdec-50 6.0 on the test set, 97 and 77 minutes;
+README.md). ",paper" is the
 paper's (620 / 1000 / 500 / 1000, 30,000 words a side, batch 80, Adadelta) for an accelerator.
 """
 
