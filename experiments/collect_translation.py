@@ -38,8 +38,7 @@ def main(argv):
         "drop": round(table["length_drop"][name]["drop"], 2)}), file=sys.stdout)
   for c in table["comparisons"]:
     for r in c["rows"]:
-      where = "all" if r["min_len"] is None else f"{r['min_len']}-{'' if r['max_len'] is None else r['max_len']}"
-      print(f"{c['system']} vs {c['baseline']} {where:>6} n={r['sentences']:<5d} gap {r['gap']:+5.2f} "
+      print(f"{c['system']} vs {c['baseline']} {results.bin_label(r):>6} n={r['sentences']:<5d} gap {r['gap']:+5.2f} "
             f"p={r['p_value']:.4f}")
 
 

@@ -86,6 +86,7 @@ def significance(workdirs, curves: dict) -> dict:
 def main(argv):
   del argv
   from attention_jax import io_utils, plotting  # pylint: disable=g-import-not-at-top
+  from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   workdirs = [os.path.expanduser(w) for w in _WORKDIRS.value]
   curves = cli.run_reporting_user_errors(load_curves, workdirs)
   if _TOP_BIN.value:
@@ -94,8 +95,7 @@ def main(argv):
   report = cli.run_reporting_user_errors(significance, workdirs, curves) if tested else None  # before any write
   print(plotting.bleu_by_length(curves, _OUT.value))
   for name, rows in curves.items():
-    print(name, " ".join(f"{r['min_len']}-{'' if r['max_len'] is None else r['max_len']}:{r['bleu']:.1f}"
-                         for r in rows))
+    print(name, " ".join(f"{results.bin_label(r)}:{r['bleu']:.1f}" for r in rows))
   if report:
     path = os.path.splitext(_OUT.value)[0] + "_significance.json"
     io_utils.atomic_write_json(path, report)
@@ -103,8 +103,7 @@ def main(argv):
     for name, rows in report["systems"].items():
       print(name)
       for r in rows:
-        where = "all" if r["min_len"] is None else f"{r['min_len']}-{'' if r['max_len'] is None else r['max_len']}"
-        print(f"  {where:>7} n={r['sentences']:<5d} {r['baseline_bleu']:5.1f} -> {r['system_bleu']:5.1f}  "
+        print(f"  {results.bin_label(r):>7} n={r['sentences']:<5d} {r['baseline_bleu']:5.1f} -> {r['system_bleu']:5.1f}  "
               f"gap {r['gap']:+5.1f}  p={r['p_value']:.3f}")
 
 

@@ -41,6 +41,13 @@ def curve_from_translations(translations: dict, length_bin: int, top_bin: int) -
   return rows
 
 
+def bin_label(row: dict) -> str:
+  """'10-19', '60-' (an open bin) or 'all' (min_len None) for a row of BLEU by length or of a comparison."""
+  if row["min_len"] is None:
+    return "all"
+  return f"{row['min_len']}-{'' if row['max_len'] is None else row['max_len']}"
+
+
 def bleu_in(translations: dict, min_len: int, max_len) -> float:
   """BLEU of the sentences whose source has min_len..max_len tokens (max_len None: no upper bound); NaN if none."""
   import sacrebleu  # pylint: disable=g-import-not-at-top
