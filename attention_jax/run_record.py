@@ -1,17 +1,20 @@
 """What a results table needs to know of each training run: `WORKDIR/run.json`.
 
-`experiments.train` updates it after every invocation (a resumed run adds to it):
+`experiments.train` updates it at every checkpoint it saves and when it ends (a resumed run adds to it):
   command   the last training command line, as typed (the flags that made the run)
   commit    the git commit of the code (`+dirty` when the work tree had uncommitted changes), or "unknown"
   hardware  the devices JAX trained on and the host's CPU
-  wall_s    the wall-clock seconds of every invocation together (compilation and evaluations included)
-  steps     the step the newest invocation reached
+  wall_s    the wall-clock seconds of every invocation together (compilation and evaluations included); of an
+            invocation that was killed (SIGKILL, a lost machine), the seconds up to its last checkpoint, the work
+            the resumed run builds on
+  steps     the step the newest invocation reached (or its last checkpoint, if it was killed)
 `experiments.collect_results` reads it beside `eval.json` and `config.json`.
 """
 
 import os
 import platform
 import subprocess
+import time
 
 from attention_jax import io_utils
 
@@ -48,14 +51,26 @@ def hardware() -> str:
   return f"{len(devices)} x {devices[0].device_kind} ({os.cpu_count()} CPU cores, {cpu_name()})"
 
 
-def record(workdir: str, command: str, wall_s: float, steps: int, repo: str) -> dict:
-  """Adds one invocation to WORKDIR/run.json (written atomically) and returns the record."""
-  path = os.path.join(workdir, FILENAME)
-  old = io_utils.read_json(path) if os.path.exists(path) else {}
-  rec = {"command": command, "commit": git_commit(repo), "hardware": hardware(),
-         "wall_s": round(float(old.get("wall_s", 0.0)) + wall_s, 1), "steps": int(steps)}
-  io_utils.atomic_write_json(path, rec)
-  return rec
+class Recorder:
+  """Keeps WORKDIR/run.json up to date through one invocation of a training run.
+
+  Made when the invocation starts: it reads the seconds earlier invocations recorded, and each `update(step)`
+  rewrites run.json (atomically) with those plus this invocation's seconds so far. Called at every checkpoint, it
+  leaves a killed run's time in run.json up to the checkpoint its resumption starts from.
+  """
+
+  def __init__(self, workdir: str, command: str, repo: str, clock=time.time):
+    self.path = os.path.join(workdir, FILENAME)
+    self.clock, self.started = clock, clock()
+    earlier = io_utils.read_json(self.path) if os.path.exists(self.path) else {}
+    self.earlier_s = float(earlier.get("wall_s", 0.0))
+    self.fields = {"command": command, "commit": git_commit(repo), "hardware": hardware()}
+
+  def update(self, steps: int) -> dict:
+    """Writes and returns the record as of now, with `steps` the step the run has reached."""
+    rec = self.fields | {"wall_s": round(self.earlier_s + self.clock() - self.started, 1), "steps": int(steps)}
+    io_utils.atomic_write_json(self.path, rec)
+    return rec
 
 
 def read_run_file(workdir: str, name: str, producer: str) -> dict:

@@ -11,7 +11,6 @@ Multi-host (data parallel over every device of every process; each process feeds
 import os
 import shlex
 import sys
-import time
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -39,11 +38,14 @@ def main(argv):
   if _DISTRIBUTED.value != "off" or given:
     cli.run_reporting_user_errors(distributed.initialize, _COORDINATOR.value, _NUM_PROCESSES.value,
                                   _PROCESS_ID.value, _DISTRIBUTED.value == "auto")
-  start = time.time()
-  final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value)
+  on_checkpoint = None
   if distributed.is_primary():
     command = " ".join(["python -m experiments.train"] + [shlex.quote(a) for a in sys.argv[1:]])
-    run_record.record(_WORKDIR.value, command, time.time() - start, int(final.step), REPO)
+    on_checkpoint = run_record.Recorder(_WORKDIR.value, command, REPO).update
+  final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
+                                        on_checkpoint)
+  if on_checkpoint:
+    on_checkpoint(int(final.step))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from attention_jax import io_utils
+from attention_jax import io_utils, run_record
 from attention_jax.errors import UserError
 from attention_jax.training import loop
 from tests import helpers
@@ -104,6 +104,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, family
   strip = lambda rows: [{k: v for k, v in r.items() if k != "steps_per_s"} for r in rows]
   assert strip(io_utils.read_json_lines(str(straight / "metrics.jsonl"))) == \
       strip(io_utils.read_json_lines(str(workdir / "metrics.jsonl")))
+  assert io_utils.read_json(str(workdir / "run.json"))["steps"] == 30
 
 
 def test_sigterm_saves_the_current_step_and_exits_cleanly(tmp_path):
@@ -156,6 +157,24 @@ def test_a_checkpoint_of_another_config_is_refused_by_shape(tmp_path):
   with pytest.raises(UserError, match="written by a different config"):
     loop.train_and_evaluate(config, workdir)
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["2", "4", "6", "8"]  # untouched
+
+
+def test_checkpoints_keep_the_run_record_current_so_a_killed_invocation_still_counts(tmp_path):
+  """run.json's wall time: each checkpoint rewrites it (earlier invocations' seconds + this one's so far), so a
+  SIGKILL loses only the seconds after the last checkpoint, and a resumed invocation adds to what is there."""
+  config, workdir = tiny(tmp_path, num_train_steps=5)
+  saved = []
+  loop.train_and_evaluate(config, workdir, on_checkpoint=saved.append)
+  assert saved == [2, 4, 5]  # every 2 steps, and the last one
+  now = iter([100.0, 130.0, 160.0, 1000.0, 1010.0])
+  first = run_record.Recorder(workdir, "python -m experiments.train a", helpers.REPO, clock=lambda: next(now))
+  assert first.update(2)["wall_s"] == 30.0
+  assert first.update(4) == io_utils.read_json(os.path.join(workdir, "run.json"))
+  # killed here: no final update; the next invocation starts from the 60 s the checkpoint at step 4 recorded
+  second = run_record.Recorder(workdir, "python -m experiments.train b", helpers.REPO, clock=lambda: next(now))
+  rec = second.update(6)
+  assert rec["wall_s"] == 70.0 and rec["steps"] == 6 and rec["command"] == "python -m experiments.train b"
+  assert "cpu" in rec["hardware"] and rec["commit"]
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):

@@ -205,8 +205,12 @@ def restore_or_create(trainer: "Trainer", ckpt, data_iter):
   return start, trainer.par.put_replicated(restored)
 
 
-def train_and_evaluate(config, workdir: str):
-  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state."""
+def train_and_evaluate(config, workdir: str, on_checkpoint: Callable[[int], None] | None = None):
+  """Trains `config` in `workdir` (resuming from its newest checkpoint) and returns the final host state.
+
+  `on_checkpoint(step)` is called after each checkpoint is saved (`experiments.train` keeps run.json's wall time
+  current with it, so a killed run's time survives to its resumption).
+  """
   trainer = start_run(config, workdir)
   par, primary = trainer.par, distributed.is_primary()
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
@@ -220,6 +224,8 @@ def train_and_evaluate(config, workdir: str):
     log.flush(step)  # never save a state whose steps have not been checked for NaN/Inf
     if ckpt.save(step, par.get_replicated(state), batches.get_state(), force=force):
       logging.info("saved checkpoint %d", step)
+      if on_checkpoint:
+        on_checkpoint(step)
 
   stop = _StopRequest()
   with stop.installed(), contextlib.closing(batches):
