@@ -13,6 +13,7 @@ from attention_jax.data import text_classification as text_data
 from attention_jax.errors import UserError
 from attention_jax.models import registry
 from attention_jax.models.text_classifier import POOLINGS, TextClassifier
+from attention_jax.models.text_cnn import TextCNN
 from attention_jax.training import loop
 from tests import helpers
 
@@ -109,6 +110,28 @@ def test_registry_builds_the_family_and_names_bad_fields():
         jax.random.PRNGKey(0), tokens, lengths)
 
 
+def test_cnn_rand_follows_kims_formula_and_ignores_padding():
+  """c_i = relu(w . x_{i:i+h-1} + b) over windows zero-padded by h-1 at both ends, max over the windows that hold a
+  real word, then the classifier: by hand from the parameters; padding (even real ids past the length) unseen."""
+  model = TextCNN(vocab_size=50, num_classes=3, embed_size=6, widths=(2, 4), num_filters=5)
+  tokens, lengths = _sentences([3, 7, 1, 10], 10)
+  params = model.init(jax.random.PRNGKey(0), tokens, lengths)["params"]
+  logits = np.asarray(model.apply({"params": params}, tokens, lengths))
+  longer = np.concatenate([tokens, np.random.default_rng(1).integers(4, 50, (4, 15)).astype(np.int32)], 1)
+  np.testing.assert_allclose(logits, model.apply({"params": params}, longer, lengths), atol=1e-6)
+  table = np.asarray(params["embed"]["embedding"])
+  for i, n in enumerate(lengths):
+    pooled = []
+    for h in (2, 4):
+      kernel, bias = np.asarray(params[f"conv{h}"]["kernel"]), np.asarray(params[f"conv{h}"]["bias"])  # [h, 6, 5]
+      x = np.concatenate([np.zeros((h - 1, 6)), table[tokens[i, :n]], np.zeros((h - 1, 6))])
+      c = [np.maximum(np.einsum("hd,hdf->f", x[j:j + h], kernel) + bias, 0) for j in range(n + h - 1)]
+      pooled.append(np.max(c, axis=0))
+    dense = params["classifier"]
+    expected = np.concatenate(pooled) @ np.asarray(dense["kernel"]) + np.asarray(dense["bias"])
+    np.testing.assert_allclose(logits[i], expected, atol=1e-5)
+
+
 # Data --------------------------------------------------------------------------------------------------------
 
 
@@ -198,6 +221,17 @@ def test_eight_devices_equal_one_device(tmp_path):
     params[name] = helpers.train_steps(config, 3)
   assert helpers.max_abs_diff(params["one"].params, params["pmap"].params) < 1e-5
   assert helpers.max_abs_diff(params["one"].params, params["sharding"].params) < 1e-5
+
+
+def test_cnn_rand_trains_on_the_same_pipeline_and_offers_no_attention_report(tmp_path):
+  config = helpers.tiny_textcls_config(tmp_path / "cues", num_devices=1, num_train_steps=100, eval_every_steps=100,
+                                       checkpoint_every_steps=100, log_every_steps=50)
+  config.model = dict(name="text_cnn", embed_size=16, widths=(2, 3), num_filters=8)
+  config.optimizer.learning_rate = 1e-2
+  loop.train_and_evaluate(config, str(tmp_path / "w"))
+  result = loop.evaluate_checkpoint(str(tmp_path / "w"))
+  assert result["accuracy"] > 0.95 and "attention_top3_share" not in result
+  assert not (tmp_path / "w" / "plots" / "word_attention.png").exists()
 
 
 def test_training_finds_the_cue_words_and_evaluate_reports_them(tmp_path):

@@ -11,7 +11,7 @@ import dataclasses
 import typing
 
 from attention_jax.errors import UserError, check_choice
-from attention_jax.models import baselines, ram, ram_catch, seq2seq, text_classifier
+from attention_jax.models import baselines, ram, ram_catch, seq2seq, text_classifier, text_cnn
 
 MODELS = {
     "fc": baselines.FullyConnected,
@@ -21,6 +21,7 @@ MODELS = {
     "rnnsearch": seq2seq.RNNsearch,
     "rnnencdec": seq2seq.RNNencdec,
     "text_classifier": text_classifier.TextClassifier,
+    "text_cnn": text_cnn.TextCNN,
 }
 
 # Fields of config.model in configs written before November 2026, and where they went.

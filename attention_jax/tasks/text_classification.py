@@ -1,4 +1,5 @@
-"""Sentence classification with an attention-pooled BiLSTM and its pooling baselines (`models.text_classifier`).
+"""Sentence classification with an attention-pooled BiLSTM and its pooling baselines (`models.text_classifier`),
+and Kim (2014)'s CNN-rand as the published reference (`models.text_cnn`).
 
 Loss: softmax cross-entropy summed over the batch; dropout masks from each example's key. Evaluation reports
 accuracy and error on the split; `experiments.evaluate` adds, for the attention model, the share of each test
@@ -60,7 +61,7 @@ def train_dataset(config, train: dict):
 
 def build(config) -> Task:
   arrays, vocab, classes, sentences = text_data.load(config.data)
-  model = registry.build(config.model, names=("text_classifier",), vocab_size=len(vocab), num_classes=len(classes))
+  model = registry.build(config.model, names=("text_classifier", "text_cnn"), vocab_size=len(vocab), num_classes=len(classes))
   example = {k: v[:2] for k, v in arrays["train"].items()}
 
   def init(key):
@@ -94,7 +95,7 @@ def build(config) -> Task:
     text_pictures.top_share_bars(report["attention_top3_share"], os.path.join(plots, "attention_top3_share.png"))
     return report
 
-  offered = {"word_attention": attention_report} if model.pooling == "attention" else {}
+  offered = {"word_attention": attention_report} if getattr(model, "pooling", None) == "attention" else {}
   return Task(name="text_classification", init=init, loss=loss, evaluate=evaluate,
               train_data=train_dataset(config, arrays["train"]),
               eval_batches=eval_batches, model=model, evaluators=offered,

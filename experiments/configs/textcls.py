@@ -1,6 +1,7 @@
 r"""Attention-based BiLSTM text classification (Yang et al. 2016's word attention) and its pooling baselines.
 
-The argument after ':' is "DATASET[,POOLING]": sst2, mr or trec; attention (default), last, mean or max.
+The argument after ':' is "DATASET[,POOLING]": sst2, mr or trec; attention (default), last, mean or max; or cnn
+for Kim 2014's CNN-rand (windows 3, 4, 5 x 100 filters over 300-d random word vectors) in this same pipeline.
 Run (SST-2 at sentence level, 6,920 / 872 / 1,821; minutes on 2 CPU cores):
   python -m experiments.train --config=experiments/configs/textcls.py:sst2 --workdir=/tmp/textcls_sst2
   python -m experiments.evaluate --workdir=/tmp/textcls_sst2      # eval.json, word-attention pictures
@@ -43,6 +44,9 @@ def get_config(arg: str = "sst2"):
   c.model = dict(name="text_classifier", embed_size=64, hidden=64, cell="lstm", pooling=pooling or "attention",
                  attention_size=64, embed_dropout=0.5, output_dropout=0.5)
   c.model.update(preset.pop("model", {}))
+  if pooling == "cnn":  # the published reference (models.text_cnn), same data, optimiser and budget
+    c.model = dict(name="text_cnn", embed_size=300, widths=(3, 4, 5), num_filters=100, embed_dropout=0.0,
+                   output_dropout=0.5)
   c.num_strips = 6
   c.batch_size = 50
   c.eval_batch_size = 500
