@@ -2,7 +2,8 @@ r"""BLEU (and exact match) by source length for several evaluated runs in one pl
 
   python -m experiments.compare_lengths --workdirs=/tmp/cmn_encdec,/tmp/cmn_search --out=/tmp/cmn_bleu_by_length.png
 Each workdir must hold the eval.json and translations_test.tsv that `experiments.evaluate` writes for a
-translation run; the lines are named by the run's model (and the workdir when two runs share a model).
+translation run; the lines are named by the run's model (and the workdir when two runs share a model), or by
+--names, one per workdir (the paper's "RNNsearch-50", "RNNenc-30" ...).
 
 The bins are those of the runs' eval.json (data.length_bin tokens wide) unless --top_bin is given: then BLEU is
 recomputed from each run's translations_test.tsv in bins --length_bin tokens wide up to --top_bin, and every source
@@ -28,15 +29,19 @@ _WORKDIRS = flags.DEFINE_list("workdirs", None, "Evaluated translation workdirs.
 _OUT = flags.DEFINE_string("out", None, "The PNG file to write.")
 _SIGNIFICANCE = flags.DEFINE_bool("significance", True, "Paired bootstrap of each run against the first one.")
 _LENGTH_BIN = flags.DEFINE_integer("length_bin", 10, "Bin width in source tokens (with --top_bin).")
+_NAMES = flags.DEFINE_list("names", None, "A name per workdir for the plot and tables (default: the runs' models).")
 _TOP_BIN = flags.DEFINE_integer("top_bin", 0, "When > 0, rebin from the translations: sources of this many tokens "
                                 "or more form the last bin (0: the bins of the runs' eval.json).")
 flags.mark_flags_as_required(["workdirs", "out"])
 
 
-def load_curves(workdirs) -> dict:
+def load_curves(workdirs, names=None) -> dict:
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  if names is not None and (len(names) != len(workdirs) or len(set(names)) != len(names)):
+    raise UserError(f"--names gives {len(names)} names for {len(workdirs)} --workdirs entries; expected one "
+                    "distinct name per workdir")
   curves = {}
-  for workdir in workdirs:
+  for i, workdir in enumerate(workdirs):
     path = os.path.join(workdir, "eval.json")
     if not os.path.exists(path):
       raise UserError(f"--workdirs entry {workdir} holds no eval.json; run experiments.evaluate on it first")
@@ -46,7 +51,9 @@ def load_curves(workdirs) -> dict:
       raise UserError(f"{path} has no bleu_by_source_length; expected the eval.json of a translation run")
     with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
       name = json.load(f)["model"]["name"]
-    if name in curves:
+    if names is not None:
+      name = names[i]
+    elif name in curves:
       name = f"{name} ({os.path.basename(os.path.normpath(workdir))})"
     curves[name] = report["bleu_by_source_length"]
   return curves
@@ -88,7 +95,7 @@ def main(argv):
   from attention_jax import io_utils, plotting  # pylint: disable=g-import-not-at-top
   from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   workdirs = [os.path.expanduser(w) for w in _WORKDIRS.value]
-  curves = cli.run_reporting_user_errors(load_curves, workdirs)
+  curves = cli.run_reporting_user_errors(load_curves, workdirs, _NAMES.value)
   if _TOP_BIN.value:
     curves = cli.run_reporting_user_errors(rebinned_curves, workdirs, curves, _LENGTH_BIN.value, _TOP_BIN.value)
   tested = _SIGNIFICANCE.value and len(workdirs) > 1

@@ -235,6 +235,12 @@ def test_train_and_evaluate_binaries_write_bleu_translations_and_heatmaps(tmp_pa
   by_bin = tested["systems"]["rnnsearch (dates)"]
   assert tested["baseline"] == "rnnsearch" and all(r["gap"] == 0 for r in by_bin)
   assert by_bin[-1]["min_len"] is None and by_bin[-1]["sentences"] == 40
+  result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={workdir},{workdir}", f"--out={out}",
+                              "--names=RNNsearch-30,RNNsearch-50", "--nosignificance")
+  assert result.returncode == 0 and "RNNsearch-50 " in result.stdout and "RNNsearch-30 " in result.stdout
+  result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={workdir},{workdir}", f"--out={out}",
+                              "--names=a")
+  assert result.returncode == 2 and "--names gives 1 names for 2 --workdirs entries" in result.stderr
   result = helpers.run_binary("experiments.compare_lengths", f"--workdirs={tmp_path}", f"--out={out}")
   assert result.returncode == 2 and "holds no eval.json" in result.stderr
 
