@@ -61,7 +61,8 @@ def train_dataset(config, train: dict):
 
 def build(config) -> Task:
   arrays, vocab, classes, sentences = text_data.load(config.data)
-  model = registry.build(config.model, names=("text_classifier", "text_cnn"), vocab_size=len(vocab), num_classes=len(classes))
+  model = registry.build(config.model, names=("text_classifier", "text_cnn"), vocab_size=len(vocab),
+                         num_classes=len(classes))
   example = {k: v[:2] for k, v in arrays["train"].items()}
 
   def init(key):
