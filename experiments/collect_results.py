@@ -11,7 +11,10 @@ The spec is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"row": "la
   seeds         the config seed of each run
   steps, batch_size, wall_s, hardware, command, commit   one per seed
 A workdir without eval.json or run.json is an error that names the file. `--curves=F.png` also draws each row's
-test metric (the spec's first) against the training step from the runs' `metrics.jsonl`.
+test metric (the spec's first) against the training step from the runs' `metrics.jsonl`: only the rows marked
+`"headline": true` when some are, else every row. `--markdown=F.md` writes the table as the README shows it (one
+line per row: the paper's number, each seed's, mean and spread, steps, wall minutes per seed), so the README's
+figures are pasted from the collected files, not typed.
 """
 
 import json
@@ -26,6 +29,7 @@ _SPEC = flags.DEFINE_string("spec", None, "JSON spec of the table (rows and thei
 _OUT = flags.DEFINE_string("out", None, "The results file to write (JSON).")
 _CURVES = flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
                               "training step, from the runs' metrics.jsonl, to this PNG.")
+_MARKDOWN = flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the README's form).")
 flags.mark_flags_as_required(["spec", "out"])
 
 
@@ -60,17 +64,44 @@ def collect_row(row: dict, metrics) -> dict:
   return out
 
 
+def row_label(row: dict) -> str:
+  return f"{row['row']} ({row['data']})" if "data" in row else row["row"]
+
+
 def test_curves(spec: dict) -> dict:
-  """{row label: [[(step, value of the spec's first metric on the test split), ...] per seed]}."""
+  """{row label: [[(step, value of the spec's first metric on the test split), ...] per seed]}, for the rows marked
+  `"headline": true` when there are any, else for every row."""
   from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
   metric = spec.get("metrics", ["error"])[0]
+  rows = [row for row in spec["rows"] if row.get("headline")] or spec["rows"]
   curves = {}
-  for row in spec["rows"]:
-    label = f"{row['row']} ({row['data']})" if "data" in row else row["row"]
-    curves[label] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
+  for row in rows:
+    curves[row_label(row)] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
         os.path.join(os.path.expanduser(w), "metrics.jsonl")) if r["split"] == "test" and metric in r]
                           for w in row["workdirs"]]
   return curves
+
+
+def percent(value) -> str:
+  return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def markdown_table(table: dict, metric: str = "error") -> str:
+  """The collected table as Markdown: table | row (data) | paper | per seed | mean (spread) | steps | wall minutes.
+
+  Values of `metric` are shown as percentages; a row without a `paper_METRIC` shows "n/a" there."""
+  lines = ["| table | row (the paper's label) | paper | this suite, per seed | mean (spread) | steps | "
+           "wall minutes per seed |", "| --- | --- | --- | --- | --- | --- | --- |"]
+  for row in table["rows"]:
+    values = row[plural(metric)]
+    mean = percent(row[f"mean_{metric}"])
+    if len(values) > 1:
+      mean += f" (spread {100 * row[f'spread_{metric}']:.2f})"
+    steps = " / ".join(sorted({f"{s:,}" for s in row["steps"]}))
+    minutes = " + ".join(f"{w / 60:.0f}" for w in row["wall_s"])
+    lines.append(f"| {row.get('table', '')} | {row_label(row)} | {percent(row.get(f'paper_{metric}'))} | "
+                 f"{' / '.join(percent(v) for v in values)} | {mean} | {steps} | {minutes} |")
+  return "\n".join(lines) + "\n"
 
 
 def collect(spec: dict) -> dict:
@@ -90,6 +121,8 @@ def main(argv):
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
     plotting.rows_against_steps(test_curves(spec), spec.get("metrics", ["error"])[0], _CURVES.value,
                                 spec.get("title", ""))
+  if _MARKDOWN.value:
+    io_utils.atomic_write_text(_MARKDOWN.value, markdown_table(table, spec.get("metrics", ["error"])[0]))
   for row in table["rows"]:
     shown = {k: v for k, v in row.items() if k.startswith("mean_")}
     print(row.get("row", ""), json.dumps(shown), file=sys.stdout)
