@@ -89,7 +89,7 @@ def glimpse_strips(images, locations, glimpses, glimpse_size: int, num_scales: i
   n, steps = locations.shape[:2]
   h, w = images.shape[1:3]
   fig, axes = plt.subplots(n, steps + 1, figsize=(1.9 * (steps + 1) * max(1, num_scales / 2), 2.0 * n),
-                           squeeze=False, gridspec_kw={"width_ratios": [2] + [num_scales] * steps})
+                           squeeze=False, gridspec_kw={"width_ratios": [max(2, num_scales)] + [num_scales] * steps})
   colours = plt.cm.viridis(np.linspace(0.0, 0.9, steps))
   for i in range(n):
     ax = axes[i, 0]
