@@ -88,7 +88,8 @@ def glimpse_strips(images, locations, glimpses, glimpse_size: int, num_scales: i
   images, locations, glimpses = np.asarray(images), np.asarray(locations), np.asarray(glimpses)
   n, steps = locations.shape[:2]
   h, w = images.shape[1:3]
-  fig, axes = plt.subplots(n, steps + 1, figsize=(1.9 * (steps + 1) * max(1, num_scales / 2), 2.0 * n),
+  stretch = max(1, num_scales / 2)  # the image column is square: taller rows give it room beside wide strips
+  fig, axes = plt.subplots(n, steps + 1, figsize=(1.9 * (steps + 1) * stretch, 2.0 * n * stretch),
                            squeeze=False, gridspec_kw={"width_ratios": [max(2, num_scales)] + [num_scales] * steps})
   colours = plt.cm.viridis(np.linspace(0.0, 0.9, steps))
   for i in range(n):
