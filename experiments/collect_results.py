@@ -97,7 +97,7 @@ def markdown_table(table: dict, metric: str = "error") -> str:
     mean = percent(row[f"mean_{metric}"])
     if len(values) > 1:
       mean += f" (spread {100 * row[f'spread_{metric}']:.2f})"
-    steps = " / ".join(sorted({f"{s:,}" for s in row["steps"]}))
+    steps = " / ".join(f"{s:,}" for s in sorted(set(row["steps"])))
     minutes = " + ".join(f"{w / 60:.0f}" for w in row["wall_s"])
     lines.append(f"| {row.get('table', '')} | {row_label(row)} | {percent(row.get(f'paper_{metric}'))} | "
                  f"{' / '.join(percent(v) for v in values)} | {mean} | {steps} | {minutes} |")
