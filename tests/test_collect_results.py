@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+
+from attention_jax.errors import UserError
 from experiments import collect_results
 
 
@@ -30,3 +33,37 @@ def test_curves_draw_only_the_headline_rows_when_some_are_marked(tmp_path):
   assert collect_results.test_curves(spec) == {"B (d)": [[(1000, 0.4), (2000, 0.1)]]}
   del spec["rows"][1]["headline"]
   assert collect_results.test_curves(spec) == {"A": [[(1000, 0.5), (2000, 0.2)]], "B (d)": [[(1000, 0.4), (2000, 0.1)]]}
+
+
+def _run(workdir, evaluation, seed=0):
+  workdir.mkdir()
+  (workdir / "eval.json").write_text(json.dumps({"step": 100} | evaluation))
+  (workdir / "run.json").write_text(json.dumps({"wall_s": 60.0, "hardware": "cpu", "command": "c", "commit": "x"}))
+  (workdir / "config.json").write_text(json.dumps({"seed": seed, "batch_size": 128}))
+  return str(workdir)
+
+
+def test_a_metric_read_from_another_eval_key_and_the_keys_recorded_beside_it(tmp_path):
+  ram = [_run(tmp_path / "ram0", {"error": 0.05, "error_16_paths": 0.04, "error_mean_path": 0.07}),
+         _run(tmp_path / "ram1", {"error": 0.07, "error_16_paths": 0.06, "error_mean_path": 0.09}, seed=1)]
+  conv = [_run(tmp_path / "conv", {"error": 0.08})]
+  spec = {"read": {"error": "error_16_paths"}, "also": ["error", "error_mean_path"],
+          "also_labels": {"error": "4 paths", "error_mean_path": "mean path"},
+          "rows": [{"row": "RAM", "workdirs": ram, "paper_error": 0.0408},
+                   {"row": "conv", "workdirs": conv, "read": {"error": "error"}}]}
+  table = collect_results.collect(spec)
+  ram_row, conv_row = table["rows"]
+  assert ram_row["errors"] == [0.04, 0.06] and abs(ram_row["mean_error"] - 0.05) < 1e-12
+  assert ram_row["read_from"] == {"error": "error_16_paths"} and ram_row["seeds"] == [0, 1]
+  assert ram_row["also"] == {"error": [0.05, 0.07], "error_mean_path": [0.07, 0.09]}
+  assert conv_row["errors"] == [0.08] and conv_row["read_from"] == {"error": "error"}
+  assert conv_row["also"] == {"error": [0.08], "error_mean_path": [None]} and "read" not in conv_row
+  lines = collect_results.markdown_table(table, "error", spec["also"], spec["also_labels"]).splitlines()
+  assert lines[0].startswith("| table | row (the paper's label) | paper | this suite, per seed | mean (spread) | "
+                             "4 paths | mean path | steps |")
+  assert lines[2] == "|  | RAM | 4.08% | 4.00% / 6.00% | 5.00% (spread 2.00) | 6.00% | 8.00% | 100 | 1 + 1 |"
+  assert lines[3] == "|  | conv | n/a | 8.00% | 8.00% | 8.00% | n/a | 100 | 1 |"
+  del spec["rows"][1]["read"]  # the conv run has no error_16_paths: an error that names the file and the remedy
+  with pytest.raises(UserError, match=r"conv/eval.json has no 'error_16_paths' \(row 'conv'\); run python -m "
+                                      r"experiments.evaluate"):
+    collect_results.collect(spec)

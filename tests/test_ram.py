@@ -316,6 +316,9 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
   loop.train_and_evaluate(config, str(tmp_path / "w"))
   result = loop.evaluate_checkpoint(str(tmp_path / "w"))
   assert result["step"] == 4 and result["num_examples"] == 1000
+  # path_rules: one sampled path is the batch metrics' own rule here (eval_samples=1, same keys), so the same error
+  assert result["error_1_path"] == result["error"]
+  assert 0 <= result["error_mean_path"] <= 1 and 0 <= result["error_16_paths"] <= 1
   for name in ("glimpse_strips.png", "reward_accuracy_baseline.png", "training_curves.png"):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
   # config.evals picks evaluators (it may change between training and evaluation: a resumable field)
@@ -326,6 +329,24 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
   assert [p.name for p in (tmp_path / "w" / "plots").iterdir()] == ["glimpse_strips.png"]
   with pytest.raises(UserError, match="evals names 'bleu', which the ram task does not offer"):
     loop.train_and_evaluate(helpers.with_overrides(config, {"evals": ("bleu",)}), str(tmp_path / "w2"))
+
+
+@pytest.mark.parametrize("random_glimpses", [False, True])
+def test_path_rules_agree_with_the_batch_error_when_the_paths_cannot_differ(random_glimpses):
+  """With location_std 0 every sampled path is the mean path, so all rules give the batch metrics' error; random
+  glimpses have no mean path (its mean is the centre), and their N-path rules average N uniform paths."""
+  config = tiny_ram_config(num_devices=1)
+  config.model.update(location_std=0.0 if not random_glimpses else 0.17, random_glimpses=random_glimpses)
+  config.reinforce.eval_samples = 16
+  trainer = loop.build_trainer(config)
+  params = trainer.task.init(jax.random.key(0))
+  batch_error = trainer.evaluate(trainer.par.put_replicated(params), "test")["error"]
+  rules = trainer.task.evaluators["path_rules"](params, "test", "unused")
+  if random_glimpses:
+    assert sorted(rules) == ["error_16_paths", "error_1_path"] and rules["error_16_paths"] == batch_error
+  else:
+    assert rules == {"error_mean_path": batch_error, "error_1_path": batch_error, "error_16_paths": batch_error}
+  assert 0.5 < batch_error < 1  # untrained
 
 
 def _cluttered_config(**overrides):

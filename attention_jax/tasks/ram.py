@@ -5,7 +5,9 @@ Per image, averaged over M = `reinforce.num_samples` Monte-Carlo samples of the 
        + reinforce.weight * -sum_t log pi(l_t) (R - b_t)         trains the location network (R - b_t constant)
        + sum_t (R - b_t)^2                                       trains the baseline
 with reward R = 1 if the final classification is right, else 0. Evaluation averages the class probabilities of
-`reinforce.eval_samples` glimpse paths per image.
+`reinforce.eval_samples` glimpse paths per image; `experiments.evaluate` also reports the test error under the
+other rules of `PATH_RULES` (the mean path, one sampled path, 16 paths averaged), as `error_mean_path`,
+`error_1_path` and `error_16_paths`.
 """
 
 import os
@@ -23,6 +25,10 @@ from attention_jax.models.ram import RecurrentAttentionModel
 from attention_jax.rl import reinforce
 from attention_jax.tasks.base import Task
 from attention_jax.training import state as state_lib
+
+# The evaluation rules `path_rules` reports: 0 is the mean path (every location at the policy's mean), N > 0 the
+# class probabilities of N sampled paths averaged.
+PATH_RULES = (0, 1, 16)
 
 
 def build_model(model_config, image_size: int) -> RecurrentAttentionModel:
@@ -96,11 +102,14 @@ def build(config) -> Task:
   model = build_model(config.model, example.shape[1])
   samples, eval_samples, reinforce_weight = reinforce_settings(config)
 
-  def forward(params, batch, keys, m):
-    """M glimpse paths per example over its canvas (drawn once from the example's key)."""
+  def forward(params, batch, keys, m, mean_path=False):
+    """M glimpse paths per example over its canvas (drawn once from the example's key); `mean_path`: the one path
+    of the policy's means (no location noise)."""
     imgs = images.render(canvas, batch, keys)
-    path_keys = sample_keys(keys, m)
-    return model.apply({"params": params}, repeat_samples(imgs, m), model.draw_noise(path_keys)), imgs
+    noise = model.draw_noise(sample_keys(keys, m))
+    if mean_path:
+      noise = jnp.zeros_like(noise)
+    return model.apply({"params": params}, repeat_samples(imgs, m), noise), imgs
 
   def init(key):
     return model.init(key, example, model.draw_noise(jax.random.split(key, example.shape[0])))["params"]
@@ -113,14 +122,36 @@ def build(config) -> Task:
     sums["count"] = jnp.asarray(batch["label"].shape[0], jnp.float32)
     return sums["loss"], sums
 
+  def path_probs(params, batch, keys, m, mean_path=False):
+    """<float32>[b, 10]: the class probabilities of m glimpse paths averaged."""
+    out, _ = forward(params, batch, keys, m, mean_path)
+    return jax.nn.softmax(out["logits"]).reshape(-1, m, out["logits"].shape[-1]).mean(1)
+
   def evaluate(params, batch, keys):
-    out, _ = forward(params, batch, keys, eval_samples)
-    probs = jax.nn.softmax(out["logits"]).reshape(-1, eval_samples, out["logits"].shape[-1]).mean(1)  # [b, 10]
+    probs = path_probs(params, batch, keys, eval_samples)
     correct = (jnp.argmax(probs, -1) == batch["label"]).astype(jnp.float32)
     nll = -jnp.log(jnp.take_along_axis(probs, batch["label"][:, None], 1)[:, 0] + 1e-12)
     w = batch["mask"]
     return {"accuracy": jnp.sum(correct * w), "error": jnp.sum((1 - correct) * w), "loss": jnp.sum(nll * w),
             "count": jnp.sum(w)}
+
+  def path_rules(params, split, workdir):
+    """Evaluator: the error on `split` under each rule of `PATH_RULES` (same canvases and path keys as the batch
+    metrics, so N = eval_samples gives their `error`): `error_mean_path` (not for random glimpses, whose mean is the
+    centre), `error_1_path`, `error_16_paths`."""
+    del workdir
+    rules = [m for m in PATH_RULES if m > 0 or not model.random_glimpses]
+    wrong_fn = jax.jit(lambda p, batch, keys: jnp.stack([
+        jnp.sum((jnp.argmax(path_probs(p, batch, keys, max(m, 1), mean_path=m == 0), -1) != batch["label"])
+                * batch["mask"]) for m in rules]))
+    resident = data.resident(split)
+    wrong, count = np.zeros(len(rules)), 0.0
+    for batch in eval_batches(split):
+      batch = {k: jnp.asarray(v) for k, v in batch.items()} | resident
+      wrong += np.asarray(wrong_fn(params, batch, state_lib.eval_example_keys(config.seed, batch["index"])))
+      count += float(np.sum(batch["mask"]))
+    names = {0: "error_mean_path", 1: "error_1_path"}
+    return {names.get(m, f"error_{m}_paths"): float(w / count) for m, w in zip(rules, wrong)}
 
   def glimpse_strips(params, split, workdir, num_images: int = 6):
     """Glimpse strips for the first images of `split`, one per class (one fixed glimpse path each)."""
@@ -139,4 +170,5 @@ def build(config) -> Task:
 
   return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=data.train,
               eval_batches=eval_batches, resident=data.resident,
-              evaluators={"glimpse_strips": glimpse_strips, "reward_curves": reward_curves})
+              evaluators={"path_rules": path_rules, "glimpse_strips": glimpse_strips,
+                          "reward_curves": reward_curves})
