@@ -16,8 +16,9 @@ def get_config(arg="6"):
   if what in ("fc", "conv"):
     c = ram_cluttered.baseline_config(what, 60)
   else:
-    c = ram_mnist.with_optimizer(ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=int(what), glimpse_size=12,
-                                                                          num_scales=3)), options)
+    c = ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=int(what), glimpse_size=12, num_scales=3))
+    c.num_train_steps = ram_cluttered.RAM_STEPS[60]  # as on the 60x60 cluttered canvases
+    ram_mnist.with_optimizer(c, options)
   c.data.canvas = 60
   c.data.clutter = 0
   c.data.clutter_size = 8
