@@ -249,7 +249,7 @@ def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") ->
   seeds' range shaded (a results table's error-against-steps figure)."""
   if not curves:
     return None
-  fig, ax = plt.subplots(figsize=(7, 4.5))
+  fig, ax = plt.subplots(figsize=(7, 4.5 + 0.2 * len(curves)))
   for label, seeds in curves.items():
     steps = sorted(set.intersection(*[{s for s, _ in seed} for seed in seeds]))
     if not steps:
@@ -264,6 +264,7 @@ def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") ->
   ax.set_ylabel(f"test {metric} (%)")
   ax.set_yscale("log")
   ax.grid(True, which="both", alpha=0.3)
-  ax.legend(fontsize=8)
+  ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13))  # below the axes: the lines stay visible
   ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=9)
+  fig.tight_layout()
   return save_figure(fig, path)

@@ -15,11 +15,12 @@ eval.json: `"read": {"error": "error_16_paths"}` in the spec (or in a row, for t
 `error` from eval.json's `error_16_paths` (RAM's evaluation rules, `tasks/ram.py`), and each row records it as
 `read_from`; `"also": [KEY, ...]` records those eval.json keys too, per seed (null where a run has none, as for the
 baselines, which have one rule), and the Markdown table shows their means in columns headed by
-`"also_labels": {KEY: header}`. `--curves=F.png` also draws each row's
-test metric (the spec's first) against the training step from the runs' `metrics.jsonl`: only the rows marked
-`"headline": true` when some are, else every row. `--markdown=F.md` writes the table as the README shows it (one
-line per row: the paper's number, each seed's, mean and spread, steps, wall minutes per seed), so the README's
-figures are pasted from the collected files, not typed.
+`"also_labels": {KEY: header}`. `--curves=F.png` also draws each row's test metric (the spec's first) against the
+training step from the runs' `metrics.jsonl`: only the rows marked `"headline": true` when some are, else every row;
+titled by the spec's `"curves_title"` (else its title), since the evaluations made during training may use another
+rule than the table. `--markdown=F.md` writes the table as the README shows it (one line per row: the paper's
+number, each seed's, mean and spread, steps, wall minutes per seed), so the README's figures are pasted from the
+collected files, not typed.
 """
 
 import json
@@ -147,7 +148,7 @@ def main(argv):
   if _CURVES.value:
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
     plotting.rows_against_steps(test_curves(spec), spec.get("metrics", ["error"])[0], _CURVES.value,
-                                spec.get("title", ""))
+                                spec.get("curves_title", spec.get("title", "")))
   if _MARKDOWN.value:
     io_utils.atomic_write_text(_MARKDOWN.value, markdown_table(
         table, spec.get("metrics", ["error"])[0], spec.get("also", ()), spec.get("also_labels")))
