@@ -116,8 +116,7 @@ def markdown_table(table: dict, metric: str = "error", also=(), labels=None) -> 
   Values of `metric` are shown as percentages; a row without a `paper_METRIC` shows "n/a" there, and one without
   an `also` key "n/a" in its column."""
   header = ["table", "row (the paper's label)", "paper", "this suite, per seed", "mean (spread)",
-            *[(labels or {}).get(key, key) for key in also], "steps",
-            "wall minutes per seed"]
+            *[(labels or {}).get(key, key) for key in also], "steps", "wall minutes per seed"]
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   for row in table["rows"]:
     values = row[plural(metric)]

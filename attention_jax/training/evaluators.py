@@ -1,10 +1,11 @@
 """Evaluators: what `experiments.evaluate` computes beyond a task's batch metrics, picked by name by `config.evals`.
 
 Each task offers its own (`Task.evaluators`): `bleu` (BLEU, BLEU with no <unk>, BLEU by source length, the
-translations) and `alignment_heatmaps` for translation; `path_rules` (the test error under other evaluation
-rules), `glimpse_strips` and `reward_curves` for RAM; `catch_games` for Catch; `word_attention` for text
-classification. Every task also has `training_curves` (its metrics.jsonl drawn). An evaluator is (params, split, workdir) -> dict: the dict is merged into eval.json, pictures go to
-workdir/plots. `config.evals` lists the ones to run, in order; empty (the default) runs every one the task offers.
+translations) and `alignment_heatmaps` for translation; `path_rules` (the test error under other evaluation rules),
+`glimpse_strips` and `reward_curves` for RAM; `catch_games` for Catch; `word_attention` for text classification.
+Every task also has `training_curves` (its metrics.jsonl drawn). An evaluator is (params, split, workdir) -> dict:
+the dict is merged into eval.json, pictures go to workdir/plots. `config.evals` lists the ones to run, in order;
+empty (the default) runs every one the task offers.
 """
 
 import os
