@@ -12,8 +12,9 @@ import pytest
 from attention_jax.data import text_classification as text_data
 from attention_jax.errors import UserError
 from attention_jax.models import registry
-from attention_jax.models.text_classifier import POOLINGS, TextClassifier
+from attention_jax.models.text_classifier import POOLINGS, TextClassifier, word_dropout
 from attention_jax.models.text_cnn import TextCNN
+from attention_jax.text.ids import UNK
 from attention_jax.training import loop
 from tests import helpers
 
@@ -26,11 +27,11 @@ def _sentences(lengths, max_len, seed=0):
   return tokens, np.asarray(lengths, np.int32)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell,num_layers", [("lstm", 1), ("gru", 1), ("lstm", 2)])
 @pytest.mark.parametrize("pooling", POOLINGS)
-def test_outputs_do_not_depend_on_padding(pooling, cell):
+def test_outputs_do_not_depend_on_padding(pooling, cell, num_layers):
   model = TextClassifier(vocab_size=50, num_classes=3, embed_size=8, hidden=6, attention_size=5, pooling=pooling,
-                         cell=cell)
+                         cell=cell, num_layers=num_layers)
   tokens, lengths = _sentences([3, 7, 1, 10], 10)
   params = model.init(jax.random.PRNGKey(0), tokens, lengths)["params"]
   logits = model.apply({"params": params}, tokens, lengths)
@@ -99,6 +100,25 @@ def test_dropout_is_per_example_and_off_at_evaluation():
   np.testing.assert_allclose(out[1:], again, atol=1e-6)  # a mask depends on the example's key only
   plain = model.apply({"params": params}, tokens, lengths)
   np.testing.assert_allclose(plain[0], plain[1], atol=1e-6)
+
+
+def test_word_dropout_reads_real_words_as_unk_per_example_and_never_touches_padding():
+  tokens, lengths = _sentences([6, 3, 9, 1] * 50, 9)  # ids 4..49: none is <unk> (3) before dropout
+  keys = jax.random.split(jax.random.PRNGKey(0), len(lengths))
+  dropped = np.asarray(word_dropout(tokens, lengths, 0.25, keys, stream=2))
+  real = np.arange(9)[None, :] < lengths[:, None]
+  assert (dropped[~real] == 0).all()  # padding stays padding
+  changed = dropped != tokens
+  assert (dropped[changed] == UNK).all() and not changed[~real].any()
+  assert abs(changed[real].mean() - 0.25) < 0.04  # 1,900 real words, rate 0.25
+  np.testing.assert_array_equal(word_dropout(tokens[5:6], lengths[5:6], 0.25, keys[5:6], 2), dropped[5:6])
+  np.testing.assert_array_equal(word_dropout(tokens, lengths, 0.25, None, 2), tokens)  # evaluation
+  model = TextClassifier(vocab_size=50, num_classes=2, embed_size=8, hidden=6, word_dropout=0.25, embed_dropout=0.0,
+                         output_dropout=0.0)
+  params = model.init(jax.random.PRNGKey(0), tokens[:4], lengths[:4])["params"]
+  expected = model.apply({"params": params}, dropped[:4], lengths[:4])  # the model reads the dropped ids
+  np.testing.assert_allclose(model.apply({"params": params}, tokens[:4], lengths[:4], keys[:4]), expected,
+                             atol=1e-6)
 
 
 def test_registry_builds_the_family_and_names_bad_fields():

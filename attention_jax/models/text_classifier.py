@@ -12,15 +12,18 @@ constant folded into b, and v plays u_w. The same module scores both.
 Baselines of the same family (`pooling`): the last state of each direction (forward at the last real word,
 backward at the first), the mean and the max of h_t over the real words. Dropout (Srivastava et al. 2014) on the
 word embeddings and on the pooled vector, drawn from each example's own key, so a batch split over 8 devices
-computes what 1 device computes.
+computes what 1 device computes. Optionally word dropout (each real word read as <unk> with probability
+`word_dropout` while training; Iyyer et al. 2015, Dai and Le 2015) and a stack of `num_layers` bidirectional
+layers, each reading the [forward; backward] states of the one below.
 """
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from attention_jax.errors import check_choice
+from attention_jax.errors import UserError, check_choice
 from attention_jax.models.attention import Attention
+from attention_jax.text.ids import UNK
 
 POOLINGS = ("attention", "last", "mean", "max")
 CELLS = ("lstm", "gru")
@@ -38,6 +41,15 @@ def example_dropout(x, rate: float, keys, stream: int):
     return x
   keep = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, stream), 1.0 - rate, x.shape[1:]))(keys)
   return jnp.where(keep, x / (1.0 - rate), 0.0)
+
+
+def word_dropout(tokens, lengths, rate: float, keys, stream: int):
+  """tokens [b, s] with each real word replaced by <unk> with probability `rate`, one draw per example from keys
+  [b] (stream tells draws apart); padding stays 0; the identity when keys is None (evaluation) or rate is 0."""
+  if keys is None or rate == 0.0:
+    return tokens
+  drop = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, stream), rate, tokens.shape[1:]))(keys)
+  return jnp.where(drop & (length_mask(lengths, tokens.shape[1]) > 0), UNK, tokens)
 
 
 def pool_states(states, mask, pooling: str, last):
@@ -86,6 +98,8 @@ class TextClassifier(nn.Module):
     attention_size: size of u_t.
     embed_dropout: dropout rate on the word embeddings.
     output_dropout: dropout rate on the pooled sentence vector.
+    word_dropout: probability that a real word is read as <unk> while training (0: off).
+    num_layers: stacked bidirectional layers (each reads the [forward; backward] states below it).
 
   Args:
     tokens: <int32>[batch, seq] word ids, padded with 0.
@@ -105,20 +119,27 @@ class TextClassifier(nn.Module):
   attention_size: int = 128
   embed_dropout: float = 0.5
   output_dropout: float = 0.5
+  word_dropout: float = 0.0
+  num_layers: int = 1
 
   @nn.compact
   def __call__(self, tokens, lengths, dropout_keys=None):
     check_choice("model.pooling", self.pooling, POOLINGS)
     check_choice("model.cell", self.cell, CELLS)
+    if self.num_layers < 1:
+      raise UserError(f"model.num_layers must be at least 1, got {self.num_layers}")
     mask = length_mask(lengths, tokens.shape[1])
+    tokens = word_dropout(tokens, lengths, self.word_dropout, dropout_keys, stream=2)
     x = nn.Embed(self.vocab_size, self.embed_size, embedding_init=nn.initializers.normal(0.1), name="embed")(tokens)
-    x = example_dropout(x, self.embed_dropout, dropout_keys, stream=0)
+    states = example_dropout(x, self.embed_dropout, dropout_keys, stream=0)
     cell = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}[self.cell]
-    forward = nn.RNN(cell(self.hidden), return_carry=True, name="forward")
-    backward = nn.RNN(cell(self.hidden), return_carry=True, reverse=True, keep_order=True, name="backward")
-    fwd_carry, fwd = forward(x, seq_lengths=lengths)
-    bwd_carry, bwd = backward(x, seq_lengths=lengths)
-    states = jnp.concatenate([fwd, bwd], axis=-1)  # [b, s, 2n]
+    for layer in range(self.num_layers):  # layer 0 keeps the one-layer names (older checkpoints load)
+      suffix = f"_{layer}" if layer else ""
+      forward = nn.RNN(cell(self.hidden), return_carry=True, name="forward" + suffix)
+      backward = nn.RNN(cell(self.hidden), return_carry=True, reverse=True, keep_order=True, name="backward" + suffix)
+      fwd_carry, fwd = forward(states, seq_lengths=lengths)
+      bwd_carry, bwd = backward(states, seq_lengths=lengths)
+      states = jnp.concatenate([fwd, bwd], axis=-1)  # [b, s, 2n]
     if self.pooling == "attention":
       sentence, weights = AttentionPooling(self.attention_size, name="pool")(states, mask)
       self.sow("intermediates", "attention", weights)
