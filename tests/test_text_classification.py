@@ -27,11 +27,12 @@ def _sentences(lengths, max_len, seed=0):
   return tokens, np.asarray(lengths, np.int32)
 
 
-@pytest.mark.parametrize("cell,num_layers", [("lstm", 1), ("gru", 1), ("lstm", 2)])
+@pytest.mark.parametrize("cell,num_layers,skip", [("lstm", 1, False), ("gru", 1, False), ("lstm", 2, True)])
 @pytest.mark.parametrize("pooling", POOLINGS)
-def test_outputs_do_not_depend_on_padding(pooling, cell, num_layers):
+def test_outputs_do_not_depend_on_padding(pooling, cell, num_layers, skip):
+  skip = skip and pooling != "last"  # 'last' pools final states only
   model = TextClassifier(vocab_size=50, num_classes=3, embed_size=8, hidden=6, attention_size=5, pooling=pooling,
-                         cell=cell, num_layers=num_layers)
+                         cell=cell, num_layers=num_layers, skip_embeddings=skip)
   tokens, lengths = _sentences([3, 7, 1, 10], 10)
   params = model.init(jax.random.PRNGKey(0), tokens, lengths)["params"]
   logits = model.apply({"params": params}, tokens, lengths)
@@ -124,6 +125,13 @@ def test_word_dropout_reads_real_words_as_unk_per_example_and_never_touches_padd
 def test_registry_builds_the_family_and_names_bad_fields():
   model = registry.build({"name": "text_classifier", "pooling": "max", "hidden": 7}, vocab_size=9, num_classes=2)
   assert isinstance(model, TextClassifier) and model.hidden == 7
+  tokens, lengths = _sentences([2], 3)
+  with pytest.raises(UserError, match="model.num_layers must be at least 1"):
+    registry.build({"name": "text_classifier", "num_layers": 0}, vocab_size=50, num_classes=2).init(
+        jax.random.PRNGKey(0), tokens, lengths)
+  with pytest.raises(UserError, match="model.skip_embeddings .* model.pooling='last'"):
+    registry.build({"name": "text_classifier", "pooling": "last", "skip_embeddings": True}, vocab_size=50,
+                   num_classes=2).init(jax.random.PRNGKey(0), tokens, lengths)
   with pytest.raises(UserError, match="model.pooling='sum' is not known"):
     tokens, lengths = _sentences([2], 3)
     registry.build({"name": "text_classifier", "pooling": "sum"}, vocab_size=50, num_classes=2).init(

@@ -14,7 +14,9 @@ backward at the first), the mean and the max of h_t over the real words. Dropout
 word embeddings and on the pooled vector, drawn from each example's own key, so a batch split over 8 devices
 computes what 1 device computes. Optionally word dropout (each real word read as <unk> with probability
 `word_dropout` while training; Iyyer et al. 2015, Dai and Le 2015) and a stack of `num_layers` bidirectional
-layers, each reading the [forward; backward] states of the one below.
+layers, each reading the [forward; backward] states of the one below; and `skip_embeddings`, which pools
+[h_t; x_t], each word's states beside its own embedding (as a densely connected BiLSTM does), so that the pooling
+sees which word stands at t as directly as a convolution's unigram filters do.
 """
 
 import flax.linen as nn
@@ -100,6 +102,7 @@ class TextClassifier(nn.Module):
     output_dropout: dropout rate on the pooled sentence vector.
     word_dropout: probability that a real word is read as <unk> while training (0: off).
     num_layers: stacked bidirectional layers (each reads the [forward; backward] states below it).
+    skip_embeddings: pool [h_t; x_t] (states beside the word's embedding) instead of h_t ('last' cannot).
 
   Args:
     tokens: <int32>[batch, seq] word ids, padded with 0.
@@ -121,6 +124,7 @@ class TextClassifier(nn.Module):
   output_dropout: float = 0.5
   word_dropout: float = 0.0
   num_layers: int = 1
+  skip_embeddings: bool = False
 
   @nn.compact
   def __call__(self, tokens, lengths, dropout_keys=None):
@@ -128,10 +132,14 @@ class TextClassifier(nn.Module):
     check_choice("model.cell", self.cell, CELLS)
     if self.num_layers < 1:
       raise UserError(f"model.num_layers must be at least 1, got {self.num_layers}")
+    if self.skip_embeddings and self.pooling == "last":
+      raise UserError("model.skip_embeddings pools every word's [state; embedding]; model.pooling='last' pools the "
+                      "final states only: use attention, mean or max")
     mask = length_mask(lengths, tokens.shape[1])
     tokens = word_dropout(tokens, lengths, self.word_dropout, dropout_keys, stream=2)
     x = nn.Embed(self.vocab_size, self.embed_size, embedding_init=nn.initializers.normal(0.1), name="embed")(tokens)
-    states = example_dropout(x, self.embed_dropout, dropout_keys, stream=0)
+    x = example_dropout(x, self.embed_dropout, dropout_keys, stream=0)
+    states = x
     cell = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}[self.cell]
     for layer in range(self.num_layers):  # layer 0 keeps the one-layer names (older checkpoints load)
       suffix = f"_{layer}" if layer else ""
@@ -140,6 +148,8 @@ class TextClassifier(nn.Module):
       fwd_carry, fwd = forward(states, seq_lengths=lengths)
       bwd_carry, bwd = backward(states, seq_lengths=lengths)
       states = jnp.concatenate([fwd, bwd], axis=-1)  # [b, s, 2n]
+    if self.skip_embeddings:
+      states = jnp.concatenate([states, x], axis=-1)  # [b, s, 2n + e]
     if self.pooling == "attention":
       sentence, weights = AttentionPooling(self.attention_size, name="pool")(states, mask)
       self.sow("intermediates", "attention", weights)

@@ -42,7 +42,8 @@ def get_config(arg: str = "sst2"):
   c.data.max_len = 0  # the longest training sentence
   c.data.buckets = (12, 20, 30)  # training batches by length (words): the step compiles once per bucket
   c.model = dict(name="text_classifier", embed_size=64, hidden=64, cell="lstm", pooling=pooling or "attention",
-                 attention_size=64, embed_dropout=0.5, output_dropout=0.5, word_dropout=0.0, num_layers=1)
+                 attention_size=64, embed_dropout=0.5, output_dropout=0.5, word_dropout=0.0, num_layers=1,
+                 skip_embeddings=False)
   c.model.update(preset.pop("model", {}))
   if pooling == "cnn":  # the published reference (models.text_cnn), same data, optimiser and budget
     c.model = dict(name="text_cnn", embed_size=300, widths=(3, 4, 5), num_filters=100, embed_dropout=0.0,
