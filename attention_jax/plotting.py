@@ -256,7 +256,8 @@ def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") ->
       continue
     values = [[dict(seed)[s] for s in steps] for seed in seeds]
     mean = [sum(v) / len(v) for v in zip(*values)]
-    line, = ax.plot(steps, [100 * m for m in mean], marker="o", markersize=3, label=f"{label} ({len(seeds)} seeds)")
+    seeds_said = f"{len(seeds)} seed" + "s" * (len(seeds) > 1)
+    line, = ax.plot(steps, [100 * m for m in mean], marker="o", markersize=3, label=f"{label} ({seeds_said})")
     if len(seeds) > 1:
       ax.fill_between(steps, [100 * min(v) for v in zip(*values)], [100 * max(v) for v in zip(*values)],
                       color=line.get_color(), alpha=0.2)
