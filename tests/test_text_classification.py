@@ -133,7 +133,6 @@ def test_registry_builds_the_family_and_names_bad_fields():
     registry.build({"name": "text_classifier", "pooling": "last", "skip_embeddings": True}, vocab_size=50,
                    num_classes=2).init(jax.random.PRNGKey(0), tokens, lengths)
   with pytest.raises(UserError, match="model.pooling='sum' is not known"):
-    tokens, lengths = _sentences([2], 3)
     registry.build({"name": "text_classifier", "pooling": "sum"}, vocab_size=50, num_classes=2).init(
         jax.random.PRNGKey(0), tokens, lengths)
 

@@ -36,12 +36,17 @@ def length_mask(lengths, max_len: int):
   return (jnp.arange(max_len)[None, :] < lengths[:, None]).astype(jnp.float32)
 
 
+def per_example_bernoulli(keys, stream: int, p: float, shape):
+  """<bool>[b, *shape]: True with probability p, example i's draws from keys[i] alone (stream tells uses apart)."""
+  return jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, stream), p, shape))(keys)
+
+
 def example_dropout(x, rate: float, keys, stream: int):
   """Inverted dropout of x [b, ...] with one mask per example drawn from keys [b] (stream tells masks apart);
   the identity when keys is None (evaluation) or rate is 0."""
   if keys is None or rate == 0.0:
     return x
-  keep = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, stream), 1.0 - rate, x.shape[1:]))(keys)
+  keep = per_example_bernoulli(keys, stream, 1.0 - rate, x.shape[1:])
   return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
@@ -50,7 +55,7 @@ def word_dropout(tokens, lengths, rate: float, keys, stream: int):
   [b] (stream tells draws apart); padding stays 0; the identity when keys is None (evaluation) or rate is 0."""
   if keys is None or rate == 0.0:
     return tokens
-  drop = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, stream), rate, tokens.shape[1:]))(keys)
+  drop = per_example_bernoulli(keys, stream, rate, tokens.shape[1:])
   return jnp.where(drop & (length_mask(lengths, tokens.shape[1]) > 0), UNK, tokens)
 
 
@@ -141,7 +146,8 @@ class TextClassifier(nn.Module):
     x = example_dropout(x, self.embed_dropout, dropout_keys, stream=0)
     states = x
     cell = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}[self.cell]
-    for layer in range(self.num_layers):  # layer 0 keeps the one-layer names (older checkpoints load)
+    # Layer 0's cells are made first, so their parameters keep a one-layer model's names (older checkpoints load).
+    for layer in range(self.num_layers):
       suffix = f"_{layer}" if layer else ""
       forward = nn.RNN(cell(self.hidden), return_carry=True, name="forward" + suffix)
       backward = nn.RNN(cell(self.hidden), return_carry=True, reverse=True, keep_order=True, name="backward" + suffix)
