@@ -1,6 +1,7 @@
 """Test setup: 8 simulated CPU devices (before JAX starts) and a private folder for prepared TFDS data."""
 
 import os
+import shutil
 import sys
 
 # Subprocesses that a test starts (the absl binaries, the kill/resume runs) are dominated by compilation: for them
@@ -23,6 +24,21 @@ def pytest_configure(config):
   worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
   base = config.getoption("basetemp") or os.path.join("/tmp", f"attention_jax_tests_{os.getuid()}")
   os.environ["ATTENTION_JAX_TFDS_DIR"] = os.path.join(str(base), "tfds_" + worker)
+  # Compiled programs go to an on-disk cache shared by this test process and the subprocesses it starts: tests
+  # build the same small trainers again and again (each build jits new functions, which JAX's in-memory cache
+  # cannot match), and every kill/resume or train-then-evaluate subprocess compiles what the process before it
+  # compiled. Entries are keyed by the program, the XLA flags and the JAX version, so a hit runs the same
+  # executable (the bit-identity tests stay exact). One folder per process of this session, outside the basetemp
+  # (which pytest empties when a worker first makes a tmp_path), removed at the end.
+  run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(  # read by JAX when it is imported, here and in subprocesses
+      "/tmp", f"attention_jax_tests_{os.getuid()}", "jax_compilation_cache", f"{run}_{worker}")
+  os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+
+
+def pytest_unconfigure(config):
+  del config
+  shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def _sentences(lengths, max_len, seed=0):
   return tokens, np.asarray(lengths, np.int32)
 
 
-@pytest.mark.parametrize("cell,num_layers,skip", [("lstm", 1, False), ("gru", 1, False), ("lstm", 2, True)])
+@pytest.mark.parametrize("cell,num_layers,skip", [("lstm", 1, False), ("gru", 2, True)])  # each option once
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_outputs_do_not_depend_on_padding(pooling, cell, num_layers, skip):
   skip = skip and pooling != "last"  # 'last' pools final states only
@@ -244,7 +244,8 @@ def test_cross_validation_when_there_is_no_test_file(tmp_path):
 def test_eight_devices_equal_one_device(tmp_path):
   params = {}
   for name, parallel, n in (("one", "sharding", 1), ("pmap", "pmap", 8), ("sharding", "sharding", 8)):
-    config = helpers.tiny_textcls_config(tmp_path / "cues", parallel=parallel, num_devices=n, num_train_steps=3)
+    config = helpers.tiny_textcls_config(tmp_path / "cues", parallel=parallel, num_devices=n, num_train_steps=3,
+                                         **{"data.buckets": ()})  # one batch shape: one compilation per trainer
     params[name] = helpers.train_steps(config, 3)
   assert helpers.max_abs_diff(params["one"].params, params["pmap"].params) < 1e-5
   assert helpers.max_abs_diff(params["one"].params, params["sharding"].params) < 1e-5
