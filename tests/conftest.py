@@ -1,4 +1,5 @@
-"""Test setup: 8 simulated CPU devices (before JAX starts) and a private folder for prepared TFDS data."""
+"""Test setup: 8 simulated CPU devices (before JAX starts), a private folder for prepared TFDS data and an on-disk
+cache of compiled programs."""
 
 import os
 import shutil
@@ -16,13 +17,14 @@ import pytest  # pylint: disable=wrong-import-position
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SHARED_TATOEBA = os.path.join(REPO, "..", "shared", "data", "tatoeba")
+TEST_FOLDER = os.path.join("/tmp", f"attention_jax_tests_{os.getuid()}")  # when pytest is given no --basetemp
 sys.path.insert(0, REPO)
 
 
 def pytest_configure(config):
   # One prepared-data folder per test process (xdist workers prepare their own copy; no races).
   worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-  base = config.getoption("basetemp") or os.path.join("/tmp", f"attention_jax_tests_{os.getuid()}")
+  base = config.getoption("basetemp") or TEST_FOLDER
   os.environ["ATTENTION_JAX_TFDS_DIR"] = os.path.join(str(base), "tfds_" + worker)
   # Compiled programs go to an on-disk cache shared by this test process and the subprocesses it starts: tests
   # build the same small trainers again and again (each build jits new functions, which JAX's in-memory cache
@@ -31,8 +33,8 @@ def pytest_configure(config):
   # executable (the bit-identity tests stay exact). One folder per process of this session, outside the basetemp
   # (which pytest empties when a worker first makes a tmp_path), removed at the end.
   run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
-  os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(  # read by JAX when it is imported, here and in subprocesses
-      "/tmp", f"attention_jax_tests_{os.getuid()}", "jax_compilation_cache", f"{run}_{worker}")
+  # read by JAX when it is imported, here and in the subprocesses
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(TEST_FOLDER, "jax_compilation_cache", f"{run}_{worker}")
   os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 
 
