@@ -17,7 +17,8 @@ import pytest  # pylint: disable=wrong-import-position
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SHARED_TATOEBA = os.path.join(REPO, "..", "shared", "data", "tatoeba")
-TEST_FOLDER = os.path.join("/tmp", f"attention_jax_tests_{os.getuid()}")  # when pytest is given no --basetemp
+# The tests' fixed folder: prepared TFDS data when pytest is given no --basetemp, the compilation cache always.
+TEST_FOLDER = os.path.join("/tmp", f"attention_jax_tests_{os.getuid()}")
 sys.path.insert(0, REPO)
 
 
