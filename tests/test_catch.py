@@ -231,20 +231,7 @@ def test_catch_eight_devices_equal_one_device():
   assert helpers.max_abs_diff(one.params, sharded.params) < 1e-5
 
 
-def test_catch_run_evaluates_fixed_games_and_draws_the_game(tmp_path):
-  workdir = str(tmp_path / "catch")
-  loop.train_and_evaluate(tiny_catch_config(num_devices=1), workdir)
-  result = loop.evaluate_checkpoint(workdir)
-  during_training = [r for r in io_utils.read_json_lines(f"{workdir}/metrics.jsonl") if r["split"] == "test"][-1]
-  assert result["num_examples"] == 40 and 0 <= result["catch_rate"] <= 1 and 0 <= result["greedy_ball_in_fovea"] <= 1
-  # The same 40 games and policy noise every time: the evaluation at the end of training agrees.
-  assert result["catch_rate"] == during_training["catch_rate"]
-  assert result["greedy_catch_rate"] == during_training["greedy_catch_rate"]
-  for name in ("catch_game.gif", "catch_game.png", "catch_rate.png"):
-    assert (tmp_path / "catch" / "plots" / name).stat().st_size > 1000
-
-
-def test_a_short_training_run_beats_random_play(tmp_path):
+def test_a_short_training_run_beats_random_play_and_evaluate_replays_its_games(tmp_path):
   # 400 updates of 64 games (590,000 frames, about 15 s on 2 cores) of a smaller agent with twice the config's
   # learning rate; seeds 0, 1 and 2 reached 25.1% / 31.2%, 23.6% / 25.2% and 18.6% / 19.5% (sampled / greedy) on
   # the 1,000 evaluation games. Random play catches 1/12 = 8.3%, with a standard deviation of 0.87 points over
@@ -255,8 +242,15 @@ def test_a_short_training_run_beats_random_play(tmp_path):
   config = helpers.with_overrides(config, {
       "batch_size": 64, "num_train_steps": 400, "optimizer.learning_rate": 2e-3, "optimizer.cooldown_steps": 0,
       "log_every_steps": 100, "eval_every_steps": 400, "checkpoint_every_steps": 400, "num_devices": 1})
-  loop.train_and_evaluate(config, str(tmp_path / "catch"))
-  rows = io_utils.read_json_lines(str(tmp_path / "catch" / "metrics.jsonl"))
-  final = [r for r in rows if r["split"] == "test"][-1]
+  workdir = str(tmp_path / "catch")
+  loop.train_and_evaluate(config, workdir)
+  final = [r for r in io_utils.read_json_lines(f"{workdir}/metrics.jsonl") if r["split"] == "test"][-1]
   assert final["num_examples"] == 1000
   assert final["catch_rate"] > 0.15 and final["greedy_catch_rate"] > 0.15, final
+  # experiments.evaluate's path: the same 1,000 games and policy noise every time, so it agrees with the
+  # evaluation at the end of training, and it draws the game and the catch-rate curve.
+  result = loop.evaluate_checkpoint(workdir)
+  assert result["num_examples"] == 1000 and 0 <= result["greedy_ball_in_fovea"] <= 1
+  assert result["catch_rate"] == final["catch_rate"] and result["greedy_catch_rate"] == final["greedy_catch_rate"]
+  for name in ("catch_game.gif", "catch_game.png", "catch_rate.png"):
+    assert (tmp_path / "catch" / "plots" / name).stat().st_size > 1000
