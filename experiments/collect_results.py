@@ -21,10 +21,18 @@ titled by the spec's `"curves_title"` (else its title), since the evaluations ma
 rule than the table. `--markdown=F.md` writes the table as the README shows it (one line per row: the paper's
 number, each seed's, mean and spread, steps, wall minutes per seed), so the README's figures are pasted from the
 collected files, not typed.
+
+Workdirs do not outlive the machine they ran on. `--previous=results/NAME.json` (a table this script wrote before)
+lets a row whose workdirs are all gone keep its measurement: the row whose runs had exactly those workdirs (its
+`workdirs`, or the `--workdir=` of each `command` in files written before rows recorded them) is copied as it was
+measured, with the spec's fixed fields (labels, the paper's number) on top and `carried_from` naming the file; each
+row also records its test curve (`test_curves`: [[step, value], ...] per seed), so a carried row still draws in
+`--curves`. A row with some workdirs present and others gone, or gone and not in the previous table, is an error.
 """
 
 import json
 import os
+import re
 import sys
 
 from absl import app, flags
@@ -36,6 +44,8 @@ _OUT = flags.DEFINE_string("out", None, "The results file to write (JSON).")
 _CURVES = flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
                               "training step, from the runs' metrics.jsonl, to this PNG.")
 _MARKDOWN = flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the README's form).")
+_PREVIOUS = flags.DEFINE_string("previous", "", "A results table this script wrote before: rows whose workdirs "
+                                "are all gone are copied from it (matched by their workdirs), not re-read.")
 flags.mark_flags_as_required(["spec", "out"])
 
 
@@ -79,24 +89,58 @@ def collect_row(row: dict, metrics, read=None, also=()) -> dict:
   out["batch_size"] = [config["batch_size"] for _, _, config in runs]
   for field in ("wall_s", "hardware", "command", "commit"):
     out[field] = [record[field] for _, record, _ in runs]
+  out["workdirs"] = [os.path.expanduser(w) for w in row["workdirs"]]
+  out["test_curves"] = [[list(point) for point in curve] for curve in read_test_curves(row["workdirs"], metrics[0])]
   return out
+
+
+def run_workdirs(row: dict) -> list:
+  """The workdirs of a collected row: its `workdirs`, or the `--workdir=` of each of its commands (tables written
+  before rows recorded their workdirs)."""
+  if "workdirs" in row:
+    return row["workdirs"]
+  found = [re.search(r"--workdir=(\S+)", command) for command in row["command"]]
+  return [os.path.expanduser(m.group(1)) if m else None for m in found]
+
+
+def carried_row(row: dict, previous: dict, previous_path: str) -> dict:
+  """The spec row's measurement copied from `previous` (a table collected before), matched by workdirs; the spec's
+  fixed fields win (a relabelled row keeps its runs)."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  wanted = [os.path.expanduser(w) for w in row["workdirs"]]
+  matches = [old for old in previous["rows"] if run_workdirs(old) == wanted]
+  if not matches:
+    raise UserError(f"row {row['row']!r}: its workdirs {wanted} are gone and no row of --previous={previous_path} "
+                    "was measured in them; rerun it or take it out of the spec")
+  fixed = {k: v for k, v in row.items() if k not in ("workdirs", "read")}
+  return {**matches[0], **fixed, "workdirs": wanted, "carried_from": previous_path}
 
 
 def row_label(row: dict) -> str:
   return f"{row['row']} ({row['data']})" if "data" in row else row["row"]
 
 
-def test_curves(spec: dict) -> dict:
-  """{row label: [[(step, value of the spec's first metric on the test split), ...] per seed]}, for the rows marked
-  `"headline": true` when there are any, else for every row."""
+def read_test_curves(workdirs, metric: str) -> list:
+  """[[(step, value of `metric` on the test split), ...] per workdir], from each run's metrics.jsonl."""
   from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
-  metric = spec.get("metrics", ["error"])[0]
-  rows = [row for row in spec["rows"] if row.get("headline")] or spec["rows"]
+  return [[(r["step"], r[metric]) for r in io_utils.read_json_lines(os.path.join(os.path.expanduser(w), "metrics.jsonl"))
+           if r["split"] == "test" and metric in r] for w in workdirs]
+
+
+def table_curves(spec: dict, table: dict) -> dict:
+  """test_curves of the collected `table` (carried rows included, from their recorded curves), for the rows the
+  spec marks `"headline": true` when there are any, else every row; a carried row that recorded no curve (collected
+  before rows did) is left out, with a line on stderr."""
+  chosen = {row_label(row) for row in spec["rows"] if row.get("headline")}
   curves = {}
-  for row in rows:
-    curves[row_label(row)] = [[(r["step"], r[metric]) for r in io_utils.read_json_lines(
-        os.path.join(os.path.expanduser(w), "metrics.jsonl")) if r["split"] == "test" and metric in r]
-                          for w in row["workdirs"]]
+  for row in table["rows"]:
+    if chosen and row_label(row) not in chosen:
+      continue
+    if "test_curves" not in row:
+      print(f"--curves: {row_label(row)} has no recorded curve (carried from a table collected before curves "
+            "were recorded); left out", file=sys.stderr)
+      continue
+    curves[row_label(row)] = [[tuple(point) for point in curve] for curve in row["test_curves"]]
   return curves
 
 
@@ -131,10 +175,30 @@ def markdown_table(table: dict, metric: str = "error", also=(), labels=None) -> 
   return "\n".join(lines) + "\n"
 
 
-def collect(spec: dict) -> dict:
+def read_previous(path: str) -> dict:
+  """The table at `path` (--previous), checked to be one this script wrote."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    with open(path, encoding="utf-8") as f:
+      table = json.load(f)
+  except (OSError, ValueError) as e:
+    raise UserError(f"--previous={path}: expected a results table written by this script ({e})") from e
+  if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+    raise UserError(f"--previous={path}: expected a results table written by this script (a JSON object with 'rows')")
+  return table
+
+
+def collect(spec: dict, previous: dict | None = None, previous_path: str = "") -> dict:
+  """The table of `spec`; rows whose workdirs are all gone come from `previous` (see the module docstring)."""
   metrics = spec.get("metrics", ["error"])
-  return {"title": spec.get("title", ""), "generated_by": "python -m experiments.collect_results",
-          "rows": [collect_row(row, metrics, spec.get("read"), spec.get("also", ())) for row in spec["rows"]]}
+  rows = []
+  for row in spec["rows"]:
+    gone = [not os.path.isdir(os.path.expanduser(w)) for w in row["workdirs"]]
+    if previous is not None and all(gone):
+      rows.append(carried_row(row, previous, previous_path))
+    else:
+      rows.append(collect_row(row, metrics, spec.get("read"), spec.get("also", ())))
+  return {"title": spec.get("title", ""), "generated_by": "python -m experiments.collect_results", "rows": rows}
 
 
 def main(argv):
@@ -142,11 +206,12 @@ def main(argv):
   from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
   with open(_SPEC.value, encoding="utf-8") as f:
     spec = json.load(f)
-  table = cli.run_reporting_user_errors(collect, spec)
+  previous = cli.run_reporting_user_errors(read_previous, _PREVIOUS.value) if _PREVIOUS.value else None
+  table = cli.run_reporting_user_errors(collect, spec, previous, _PREVIOUS.value)
   io_utils.atomic_write_json(_OUT.value, table)
   if _CURVES.value:
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    plotting.rows_against_steps(test_curves(spec), spec.get("metrics", ["error"])[0], _CURVES.value,
+    plotting.rows_against_steps(table_curves(spec, table), spec.get("metrics", ["error"])[0], _CURVES.value,
                                 spec.get("curves_title", spec.get("title", "")))
   if _MARKDOWN.value:
     io_utils.atomic_write_text(_MARKDOWN.value, markdown_table(

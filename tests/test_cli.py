@@ -46,6 +46,9 @@ def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_pat
   spec.write_text(json.dumps({"rows": [{"row": "x", "workdirs": [str(tmp_path)]}]}))
   proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}")
   assert proc.returncode == 2 and f"{tmp_path}/eval.json is missing" in proc.stderr
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}",
+                            f"--previous={tmp_path / 'none.json'}")
+  assert proc.returncode == 2 and f"--previous={tmp_path / 'none.json'}: expected a results table" in proc.stderr
 
 
 def test_unknown_config_field_is_refused_by_name(tmp_path):

@@ -22,22 +22,12 @@ def test_markdown_table_shows_each_seed_the_mean_spread_and_the_papers_number():
   assert lines[3] == "| 2b | Convolutional, 2 layers | n/a | 22.00% | 22.00% | 10,000 | 11 |"
 
 
-def test_curves_draw_only_the_headline_rows_when_some_are_marked(tmp_path):
-  for name, errors in (("a", [0.5, 0.2]), ("b", [0.4, 0.1])):
-    (tmp_path / name).mkdir()
-    rows = [{"split": "test", "step": 1000 * (i + 1), "error": e} for i, e in enumerate(errors)]
-    rows.append({"split": "train", "step": 1000, "error": 0.9})
-    (tmp_path / name / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-  spec = {"rows": [{"row": "A", "workdirs": [str(tmp_path / "a")]},
-                   {"row": "B", "data": "d", "workdirs": [str(tmp_path / "b")], "headline": True}]}
-  assert collect_results.test_curves(spec) == {"B (d)": [[(1000, 0.4), (2000, 0.1)]]}
-  del spec["rows"][1]["headline"]
-  assert collect_results.test_curves(spec) == {"A": [[(1000, 0.5), (2000, 0.2)]], "B (d)": [[(1000, 0.4), (2000, 0.1)]]}
-
-
-def _run(workdir, evaluation, seed=0):
+def _run(workdir, evaluation, seed=0, test_errors=()):
   workdir.mkdir()
   (workdir / "eval.json").write_text(json.dumps({"step": 100} | evaluation))
+  logged = [{"split": "test", "step": 1000 * (i + 1), "error": e} for i, e in enumerate(test_errors)]
+  logged.append({"split": "train", "step": 1000, "error": 0.9})
+  (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in logged))
   (workdir / "run.json").write_text(json.dumps({"wall_s": 60.0, "hardware": "cpu", "command": "c", "commit": "x"}))
   (workdir / "config.json").write_text(json.dumps({"seed": seed, "batch_size": 128}))
   return str(workdir)
@@ -67,3 +57,43 @@ def test_a_metric_read_from_another_eval_key_and_the_keys_recorded_beside_it(tmp
   with pytest.raises(UserError, match=r"conv/eval.json has no 'error_16_paths' \(row 'conv'\); run python -m "
                                       r"experiments.evaluate"):
     collect_results.collect(spec)
+
+
+def test_curves_draw_only_the_headline_rows_when_some_are_marked(tmp_path):
+  spec = {"rows": [{"row": "A", "workdirs": [_run(tmp_path / "a", {"error": 0.2}, test_errors=[0.5, 0.2])]},
+                   {"row": "B", "data": "d", "workdirs": [_run(tmp_path / "b", {"error": 0.1}, test_errors=[0.4, 0.1])],
+                    "headline": True}]}
+  table = collect_results.collect(spec)
+  assert table["rows"][1]["test_curves"] == [[[1000, 0.4], [2000, 0.1]]]
+  assert collect_results.table_curves(spec, table) == {"B (d)": [[(1000, 0.4), (2000, 0.1)]]}
+  del spec["rows"][1]["headline"]
+  assert collect_results.table_curves(spec, table) == {"A": [[(1000, 0.5), (2000, 0.2)]],
+                                                       "B (d)": [[(1000, 0.4), (2000, 0.1)]]}
+
+
+def test_rows_whose_workdirs_are_gone_are_carried_from_the_previous_table(tmp_path, capsys):
+  spec = {"rows": [{"row": "RAM", "workdirs": [_run(tmp_path / "ram", {"error": 0.05}, test_errors=[0.2, 0.05])],
+                    "headline": True},
+                   {"row": "conv", "workdirs": [_run(tmp_path / "conv", {"error": 0.08})], "headline": True}]}
+  first = json.loads(json.dumps(collect_results.collect(spec)))  # as written to and read back from the file
+  # An older table (rows without `workdirs` or curves): its row is found by the --workdir= of its command.
+  old_conv = {k: v for k, v in first["rows"][1].items() if k not in ("workdirs", "test_curves")}
+  old_conv["command"] = [f"python -m experiments.train --workdir={tmp_path / 'conv'} --config=x.py"]
+  previous = {"rows": [first["rows"][0], old_conv]}
+  for name in ("ram", "conv"):
+    for f in (tmp_path / name).iterdir():
+      f.unlink()
+    (tmp_path / name).rmdir()
+  spec["rows"][0]["paper_error"] = 0.04  # the spec's fixed fields win over the carried ones
+  table = collect_results.collect(spec, previous, "results/t.json")
+  ram, conv = table["rows"]
+  assert ram["errors"] == [0.05] and ram["paper_error"] == 0.04 and ram["carried_from"] == "results/t.json"
+  assert conv["errors"] == [0.08] and conv["workdirs"] == [str(tmp_path / "conv")]
+  assert collect_results.table_curves(spec, table) == {"RAM": [[(1000, 0.2), (2000, 0.05)]]}
+  assert "conv has no recorded curve" in capsys.readouterr().err
+  # Without --previous, or with a workdir the previous table never measured, a gone workdir is an error.
+  with pytest.raises(UserError, match="eval.json"):
+    collect_results.collect(spec)
+  spec["rows"][1]["workdirs"] = [str(tmp_path / "elsewhere")]
+  with pytest.raises(UserError, match="no row of --previous=results/t.json"):
+    collect_results.collect(spec, previous, "results/t.json")
