@@ -28,9 +28,9 @@ def baseline_config(kind: str, size: int):
   Every training batch draws fresh canvases (a new spot for the digit and new clutter), so these baselines never
   see an image twice: they underfit rather than overfit. With weight decay 1e-3 and 20,000 steps (10,000 for conv)
   their training accuracy ended level with their test accuracy, 1.8 to 5.8 points behind the paper's errors; without
-  weight decay and with longer runs they close most of that gap: both get 100,000 steps, which took the translated
-  FC nets within 0.4 points of the paper and the translated conv net below it, while the cluttered conv rows were
-  measured at 40,000 (the rows and their commands: README.md, results/ram_paper_tables.json)."""
+  weight decay and with longer runs they close that gap: both get 100,000 steps, which took the translated FC and
+  conv nets within 0.4 points of the paper and the 60x60 cluttered FC and conv nets below it (at 100x100 only the
+  conv net was run, for 40,000 steps; the rows and their commands: README.md, results/ram_paper_tables.json)."""
   c = base.base_config()
   if kind == "fc":
     c.model = dict(name="fc", hidden=256, num_layers=2)
