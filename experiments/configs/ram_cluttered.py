@@ -30,8 +30,8 @@ def baseline_config(kind: str, size: int):
   see an image twice: they underfit rather than overfit. With weight decay 1e-3 and 20,000 steps (10,000 for conv)
   their training accuracy ended level with their test accuracy, 1.8 to 5.8 points behind the paper's errors; without
   weight decay and with longer runs they close that gap: both get 100,000 steps, which took the translated FC and
-  conv nets within 0.4 points of the paper and the 60x60 cluttered FC and conv nets below it (at 100x100 the FC nets
-  were run for 100,000 steps, the conv net for 40,000; the rows and their commands: README.md,
+  conv nets within 0.4 points of the paper and the 60x60 cluttered FC and conv nets below it (at 100x100 they
+  were run for 100,000 steps too, the conv net also for 40,000; the rows and their commands: README.md,
   results/ram_paper_tables.json)."""
   c = base.base_config()
   if kind == "fc":
