@@ -35,10 +35,48 @@ from attention_jax.errors import UserError, check_choice
 NAMES = mnist.PROTOCOLS
 
 
+SPLITS = ("train", "valid", "test")
+VALIDATION_SEED = 0x76616c69  # fixes which training digits are held out; not the run's seed, so every run agrees
+
+
+def validation_count(data_config, n: int) -> int:
+  """How many of the n training digits `data.validation_fraction` holds out as the 'valid' split (0: none; 1/6
+  holds out 10,000 of the full protocol's 60,000, the paper's 50,000 / 10,000)."""
+  fraction = data_config.get("validation_fraction", 0.0)
+  if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+    raise UserError(f"config field data.validation_fraction={fraction!r} must be a number in [0, 1) (the share of "
+                    f"the training digits held out as the 'valid' split; 1/6 for the paper's 50,000 / 10,000)")
+  count = int(round(n * fraction))
+  if fraction and not 0 < count < n:
+    raise UserError(f"config field data.validation_fraction={fraction!r} holds out {count} of {n} training "
+                    f"digits; expected at least one in each split")
+  return count
+
+
+def hold_out(arrays: dict, count: int, split: str) -> dict:
+  """The 'train' or 'valid' part of a training set: `count` digits picked by a fixed permutation (the same for
+  every run and seed, and class-balanced in expectation even when the file is sorted by class) are 'valid', the
+  rest, in file order, 'train'."""
+  n = len(arrays["label"])
+  held = np.zeros(n, bool)
+  held[np.random.default_rng(VALIDATION_SEED).permutation(n)[:count]] = True
+  keep = held if split == "valid" else ~held
+  return {k: v[keep] for k, v in arrays.items()}
+
+
 def load(data_config, split: str) -> dict:
-  """{'image': uint8 [n, 28, 28, 1], 'label': int32 [n]} for one split (before any canvas)."""
+  """{'image': uint8 [n, 28, 28, 1], 'label': int32 [n]} for one split (before any canvas): 'train', 'valid' (the
+  training digits `data.validation_fraction` holds out; `hold_out`) or 'test'."""
   check_choice("data.name", data_config.name, NAMES)
-  return mnist.load_mnist(data_config, split)
+  if split not in SPLITS:
+    raise UserError(f"split {split!r} is not known; expected one of {', '.join(SPLITS)}")
+  if split == "test":
+    return mnist.load_mnist(data_config, "test")
+  train = mnist.load_mnist(data_config, "train")
+  count = validation_count(data_config, len(train["label"]))
+  if split == "valid" and not count:
+    raise UserError("split 'valid' needs held-out digits: set config field data.validation_fraction (e.g. 1/6)")
+  return hold_out(train, count, split) if count else train
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,8 +3,9 @@
 At each of T steps (Section 3.1, Figure 1):
   glimpse network   g_t = relu(Linear(h_g) + Linear(h_l)),  h_g = relu(Linear(rho(x, l_t))), h_l = relu(Linear(l_t))
   core network      h_t = relu(Linear(h_{t-1}) + Linear(g_t))          (or an LSTM core)
-  location policy   l_{t+1} ~ N(mu_t, sigma^2 I),  mu_t = Linear(h_t) (optionally tanh); the sensor reads clip(l, -1, 1)
-  baseline          b_t = Linear(h_t), regressed onto the reward
+  location policy   l_{t+1} ~ N(mu_t, sigma^2 I),  mu_t = Linear(h_t) (optionally tanh; optionally a hidden ReLU
+                    layer first); the sensor reads clip(l, -1, 1)
+  baseline          b_t = Linear(h_t) (or one learned constant), regressed onto the reward
 and after the last glimpse the action network gives class logits = Linear(h_T).
 
 The first location l_1 is drawn from the policy at h_0 = 0. The policy and the baseline read the core state through
@@ -91,24 +92,44 @@ class GlimpseStep(nn.Module):
   location_std: float
   tanh_mean: bool
   random_glimpses: bool
+  location_net_hidden: int = 0
+  baseline_input: str = "state"
 
   def setup(self):
     self.glimpse_net = GlimpseNetwork(self.glimpse)
     self.core_net = (nn.OptimizedLSTMCell(self.core_size) if self.core == "lstm"
                      else RecurrentCore(self.core_size))
-    # The location network (2 outputs) and the baseline (1 output) read the same detached state: one Dense.
-    self.location_and_baseline = nn.Dense(3)
+    if self.location_net_hidden == 0 and self.baseline_input == "state":
+      # The linear location network (2 outputs) and the baseline (1 output) read the same detached state: one Dense.
+      self.location_and_baseline = nn.Dense(3)
+    else:
+      self.location_hidden = nn.Dense(self.location_net_hidden) if self.location_net_hidden else None
+      self.location_out = nn.Dense(2)
+      self.baseline_out = nn.Dense(1) if self.baseline_input == "state" else None
+      if self.baseline_input == "constant":
+        self.baseline_constant = self.param("baseline_constant", nn.initializers.zeros, ())
+
+  def heads(self, h):
+    """(location head <float32>[b, 2] (before any tanh), baseline b_t <float32>[b]) from the detached state h."""
+    if self.location_net_hidden == 0 and self.baseline_input == "state":
+      both = self.location_and_baseline(h)
+      return both[:, :2], both[:, 2]
+    hidden = nn.relu(self.location_hidden(h)) if self.location_hidden else h
+    if self.baseline_input == "constant":  # a learned constant, the same for every image and step
+      baseline = jnp.broadcast_to(self.baseline_constant, h.shape[:1])
+    else:
+      baseline = self.baseline_out(h)[:, 0]
+    return self.location_out(hidden), baseline
 
   def __call__(self, carry, noise, padded_images, image_hw):
     h_prev = carry[-1]  # [b, core_size]; the RNN carry is (h,), the LSTM's (c, h)
-    heads = self.location_and_baseline(jax.lax.stop_gradient(h_prev))  # [b, 3]
-    baseline = heads[:, 2]  # [b]
+    location_head, baseline = self.heads(jax.lax.stop_gradient(h_prev))  # [b, 2], [b]
     if self.random_glimpses:  # ablation: uniform locations, the location head unused
       loc = noise
       mean = jnp.zeros_like(loc)
       log_prob = jnp.zeros(loc.shape[0])
     else:
-      mean = jnp.tanh(heads[:, :2]) if self.tanh_mean else heads[:, :2]  # [b, 2]
+      mean = jnp.tanh(location_head) if self.tanh_mean else location_head  # [b, 2]
       loc, log_prob = sample_location(mean, self.location_std, noise)  # [b, 2], [b]
     g = self.glimpse_net(padded_images, loc, image_hw)
     carry, h = self.core_net(carry, g)
@@ -129,6 +150,9 @@ class RecurrentAttentionModel(nn.Module):
     random_glimpses: the ablation: uniformly random locations, no location network.
     num_classes: classes of the action network.
     unroll: scan unrolling (a speed knob, same function).
+    location_net_hidden: 0 for the paper's linear location network mu_t = Linear(h_t); H > 0 puts a ReLU layer
+      of H units before it (as in kevinzakka's PyTorch RAM after its PR #32).
+    baseline_input: "state" (b_t = Linear(h_t)) or "constant" (one learned scalar, as in the Torch7 `rnn` RAM).
   """
   num_glimpses: int = 6
   glimpse: GlimpseSpec = GlimpseSpec()
@@ -139,6 +163,8 @@ class RecurrentAttentionModel(nn.Module):
   random_glimpses: bool = False
   num_classes: int = 10
   unroll: int = 1
+  location_net_hidden: int = 0
+  baseline_input: str = "state"
 
   @nn.compact
   def __call__(self, images, noise):
@@ -147,7 +173,8 @@ class RecurrentAttentionModel(nn.Module):
                     in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.num_glimpses, unroll=self.unroll)(
                         glimpse=self.glimpse, core=self.core, core_size=self.core_size,
                         location_std=self.location_std, tanh_mean=self.tanh_mean,
-                        random_glimpses=self.random_glimpses, name="steps")
+                        random_glimpses=self.random_glimpses, location_net_hidden=self.location_net_hidden,
+                        baseline_input=self.baseline_input, name="steps")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     carry = (zeros, zeros) if self.core == "lstm" else (zeros,)
     padded = glimpse.pad_images(images, self.glimpse.size, self.glimpse.num_scales)  # once, outside the loop

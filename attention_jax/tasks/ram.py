@@ -4,10 +4,11 @@ Per image, averaged over M = `reinforce.num_samples` Monte-Carlo samples of the 
   loss = cross-entropy(action network)                          trains glimpse, core and action networks
        + reinforce.weight * -sum_t log pi(l_t) (R - b_t)         trains the location network (R - b_t constant)
        + sum_t (R - b_t)^2                                       trains the baseline
-with reward R = 1 if the final classification is right, else 0. Evaluation averages the class probabilities of
-`reinforce.eval_samples` glimpse paths per image; `experiments.evaluate` also reports the test error under the
-other rules of `PATH_RULES` (the mean path, one sampled path, 16 paths averaged), as `error_mean_path`,
-`error_1_path` and `error_16_paths`.
+with reward R = 1 if the final classification is right, else 0. Evaluation draws `reinforce.eval_samples` (m)
+glimpse paths per image and reports three rules: `error_1_path`, the error of one sampled path (the paper's rule,
+averaged over the m draws so that it is a low-noise estimate, not an ensemble; also `error`), `error_mean_path`
+(the deterministic path of the policy's means) and `error_{m}_paths` (the class probabilities of the m paths
+averaged: an m-fold test-time ensemble).
 """
 
 import os
@@ -26,15 +27,19 @@ from attention_jax.rl import reinforce
 from attention_jax.tasks.base import Task
 from attention_jax.training import state as state_lib
 
-# The evaluation rules `path_rules` reports: 0 is the mean path (every location at the policy's mean), N > 0 the
-# class probabilities of N sampled paths averaged.
-PATH_RULES = (0, 1, 16)
+# The sampled paths per image of the `path_rules` evaluator (the one-path error is averaged over them, and their
+# class probabilities averaged make the ensemble's).
+PATH_SAMPLES = 16
 
 
 def build_model(model_config, image_size: int) -> RecurrentAttentionModel:
   """The RAM `config.model` describes (`models.registry`), checked against the image size."""
   model = registry.build(model_config, names=("ram",), num_classes=10)
   check_choice("model.core", model.core, ("rnn", "lstm"))
+  check_choice("model.baseline_input", model.baseline_input, ("state", "constant"))
+  if model.location_net_hidden < 0:
+    raise UserError(f"config field model.location_net_hidden={model.location_net_hidden} must be >= 0 "
+                    f"(0: the paper's linear location network)")
   if model.num_glimpses < 1:
     raise UserError(f"config field model.num_glimpses={model.num_glimpses} must be at least 1")
   glimpse.check_spec(model.glimpse, image_size)
@@ -128,30 +133,40 @@ def build(config) -> Task:
     return jax.nn.softmax(out["logits"]).reshape(-1, m, out["logits"].shape[-1]).mean(1)
 
   def evaluate(params, batch, keys):
-    probs = path_probs(params, batch, keys, eval_samples)
-    correct = (jnp.argmax(probs, -1) == batch["label"]).astype(jnp.float32)
-    nll = -jnp.log(jnp.take_along_axis(probs, batch["label"][:, None], 1)[:, 0] + 1e-12)
-    w = batch["mask"]
-    return {"accuracy": jnp.sum(correct * w), "error": jnp.sum((1 - correct) * w), "loss": jnp.sum(nll * w),
-            "count": jnp.sum(w)}
+    """Metric sums under each evaluation rule, from `eval_samples` sampled paths per image (and the mean path):
+    `error_1_path` (the 0/1 error of one sampled path, averaged over the m draws: a low-noise estimate of the
+    expected single-path error, the paper's rule), `error_{m}_paths` (the m paths' class probabilities averaged:
+    a test-time ensemble) and `error_mean_path` (every location at the policy's mean; not for random glimpses,
+    whose mean is the centre). `error` and `accuracy` are the one-path rule's; `loss` is one path's NLL."""
+    return rule_sums(params, batch, keys, eval_samples)
+
+  def rule_sums(params, batch, keys, m: int):
+    out, _ = forward(params, batch, keys, m)
+    probs = jax.nn.softmax(out["logits"]).reshape(-1, m, out["logits"].shape[-1])  # [b, m, 10]
+    labels, w = batch["label"], batch["mask"]
+    one_path_wrong = jnp.mean(jnp.argmax(probs, -1) != labels[:, None], axis=1)  # [b], in [0, 1]
+    nll = -jnp.mean(jnp.log(jnp.take_along_axis(probs, labels[:, None, None], 2)[..., 0] + 1e-12), axis=1)
+    sums = {"error_1_path": one_path_wrong, f"error_{m}_paths": jnp.argmax(probs.mean(1), -1) != labels}
+    if not model.random_glimpses:
+      sums["error_mean_path"] = jnp.argmax(path_probs(params, batch, keys, 1, mean_path=True), -1) != labels
+    sums = {k: jnp.sum(v * w) for k, v in sums.items()}
+    sums |= {"error": sums["error_1_path"], "accuracy": jnp.sum(w) - sums["error_1_path"], "loss": jnp.sum(nll * w),
+             "count": jnp.sum(w)}
+    return sums
 
   def path_rules(params, split, workdir):
-    """Evaluator: the error on `split` under each rule of `PATH_RULES` (same canvases and path keys as the batch
-    metrics, so N = eval_samples gives their `error`): `error_mean_path` (not for random glimpses, whose mean is the
-    centre), `error_1_path`, `error_16_paths`."""
+    """Evaluator: the error on `split` under each rule with `PATH_RULES`' 16 paths (the batch metrics use
+    `eval_samples`; with eval_samples = 16 they are the same numbers)."""
     del workdir
-    rules = [m for m in PATH_RULES if m > 0 or not model.random_glimpses]
-    wrong_fn = jax.jit(lambda p, batch, keys: jnp.stack([
-        jnp.sum((jnp.argmax(path_probs(p, batch, keys, max(m, 1), mean_path=m == 0), -1) != batch["label"])
-                * batch["mask"]) for m in rules]))
+    sums_fn = jax.jit(lambda p, batch, keys: rule_sums(p, batch, keys, PATH_SAMPLES))
     resident = data.resident(split)
-    wrong, count = np.zeros(len(rules)), 0.0
+    totals = None
     for batch in eval_batches(split):
       batch = {k: jnp.asarray(v) for k, v in batch.items()} | resident
-      wrong += np.asarray(wrong_fn(params, batch, state_lib.eval_example_keys(config.seed, batch["index"])))
-      count += float(np.sum(batch["mask"]))
-    names = {0: "error_mean_path", 1: "error_1_path"}
-    return {names.get(m, f"error_{m}_paths"): float(w / count) for m, w in zip(rules, wrong)}
+      sums = sums_fn(params, batch, state_lib.eval_example_keys(config.seed, batch["index"]))
+      totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+    count = float(totals["count"])
+    return {k: float(v) / count for k, v in totals.items() if k.startswith("error_")}
 
   def glimpse_strips(params, split, workdir, num_images: int = 6):
     """Glimpse strips for the first images of `split`, one per class (one fixed glimpse path each)."""

@@ -19,9 +19,9 @@ from attention_jax.errors import UserError
 class Checkpointer:
   """Saves every `every_steps` steps (and when forced), keeps the newest `keep`, restores the newest good one."""
 
-  def __init__(self, workdir: str, every_steps: int, keep: int):
+  def __init__(self, workdir: str, every_steps: int, keep: int, subdir: str = "checkpoints"):
     self.workdir = os.path.abspath(workdir)
-    self.directory = os.path.join(self.workdir, "checkpoints")
+    self.directory = os.path.join(self.workdir, subdir)
     # Unfinished temporary folders (a save killed midway) are removed when the manager starts.
     self._options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every_steps, create=True,
                                                  enable_async_checkpointing=False, cleanup_tmp_directories=True)
@@ -100,6 +100,39 @@ class Checkpointer:
 
   def close(self):
     self._manager.close()
+
+
+SELECTED_DIR = "checkpoint_selected"  # the one checkpoint with the best validation metric (`SelectedCheckpoint`)
+
+
+class SelectedCheckpoint:
+  """Keeps the one checkpoint whose evaluation had the lowest `metric` (config.select_by) in
+  `workdir/checkpoint_selected/<step>/`, beside the periodic ones.
+
+  The best value so far is read back from metrics.jsonl's rows on resume (`rows`: those up to the resume step), so
+  an interrupted run keeps selecting against the same record. Lower is better: the metric is an error or a loss.
+  """
+
+  def __init__(self, workdir: str, metric: str, split: str, rows: list):
+    self.metric, self.split = metric, split
+    self._ckpt = Checkpointer(workdir, 1, 1, subdir=SELECTED_DIR)
+    seen = [r[metric] for r in rows if r.get("split") == split and metric in r]
+    self.best = min(seen, default=float("inf"))
+
+  def offer(self, step: int, values: dict, state_fn, data_state: dict) -> bool:
+    """Saves `state_fn()` as the selected checkpoint if `values[metric]` beats the best so far."""
+    if self.metric not in values:
+      raise UserError(f"config field select_by={self.metric!r} is not a metric of the {self.split} evaluation; "
+                      f"expected one of {', '.join(sorted(values))}")
+    if not values[self.metric] < self.best:
+      return False
+    self.best = values[self.metric]
+    self._ckpt.save(step, state_fn(), data_state, force=True)
+    logging.info("step %d has the best %s %s so far (%.5g): selected", step, self.split, self.metric, self.best)
+    return True
+
+  def close(self):
+    self._ckpt.close()
 
 
 def _shapes(tree) -> dict:

@@ -73,6 +73,9 @@ def validate(config) -> None:
   for field in ("batch_size", "eval_batch_size", "num_train_steps", "log_every_steps", "eval_every_steps",
                 "checkpoint_every_steps", "keep_checkpoints"):
     check_positive(field, config[field])
+  if config.get("select_by") and config.get("eval_split", "test") == "test":
+    raise UserError(f"config field select_by={config.select_by!r} would choose the checkpoint on the test set; set "
+                    f"eval_split='valid' (and the data's validation split) to select on held-out training data")
 
 
 class _StopRequest:
@@ -219,6 +222,8 @@ def train_and_evaluate(config, workdir: str, on_checkpoint: Callable[[int], None
   batches = pipeline.DevicePrefetch(data_iter, par.put_batch)  # after the restore: it starts reading at once
   writer = metrics.MetricWriter(workdir, start, config.num_train_steps, write=primary)
   log = _TrainLog(par, writer, ckpt, start)
+  eval_split, select_by = config.get("eval_split", "test"), config.get("select_by", "")
+  selected = checkpoint.SelectedCheckpoint(workdir, select_by, eval_split, writer.rows) if select_by else None
 
   def save(step, force=False):
     log.flush(step)  # never save a state whose steps have not been checked for NaN/Inf
@@ -240,9 +245,11 @@ def train_and_evaluate(config, workdir: str, on_checkpoint: Callable[[int], None
       if step % config.log_every_steps == 0 or last:
         log.flush(step)
       if step % config.eval_every_steps == 0 or last:
-        row = trainer.evaluate(state.params, "test")
-        writer.write(step, "test", row)
-        logging.info("step %d test: %s", step, row)
+        row = trainer.evaluate(state.params, eval_split)
+        if selected:  # before the row is written: a row in metrics.jsonl always has its selection saved
+          selected.offer(step, row, lambda: par.get_replicated(state), batches.get_state())
+        writer.write(step, eval_split, row)
+        logging.info("step %d %s: %s", step, eval_split, row)
       if step % config.checkpoint_every_steps == 0 or last:
         save(step, force=last)
       if stop.signal is not None:
@@ -251,6 +258,8 @@ def train_and_evaluate(config, workdir: str, on_checkpoint: Callable[[int], None
         break
   log.flush(int(par.get_replicated(state.step)))
   ckpt.close()
+  if selected:
+    selected.close()
   writer.close()
   if stop.signal is None and primary:
     from attention_jax import plotting  # pylint: disable=g-import-not-at-top
@@ -258,12 +267,29 @@ def train_and_evaluate(config, workdir: str, on_checkpoint: Callable[[int], None
   return par.get_replicated(state)
 
 
-def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None) -> dict:
-  """Evaluates a checkpoint of `workdir` (default the newest) on `split`; writes eval.json and plots."""
+def _selected_checkpoint(workdir: str, config, trainer):
+  """(step, host state) of the checkpoint the run selected on validation (config.select_by), or (0, None)."""
+  if not config.get("select_by") or not os.path.isdir(os.path.join(workdir, checkpoint.SELECTED_DIR)):
+    return 0, None
+  selected = checkpoint.Checkpointer(workdir, 1, 1, subdir=checkpoint.SELECTED_DIR)
+  step, host_state, _ = selected.restore_newest(trainer.abstract_state())
+  selected.close()
+  return step, host_state
+
+
+def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None,
+                        which: str = "selected") -> dict:
+  """Evaluates a checkpoint of `workdir` on `split`; writes eval.json and plots. The checkpoint is `step`, or
+  (`which="selected"`) the one the run selected by its validation metric (config.select_by) where it has one,
+  else the newest."""
   config = load_config(workdir)
   trainer = build_trainer(config)
   ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
-  if step is None:
+  selected_step, host_state = (_selected_checkpoint(workdir, config, trainer) if step is None and which == "selected"
+                               else (0, None))
+  if selected_step:
+    step = selected_step
+  elif step is None:
     step, host_state, _ = ckpt.restore_newest(trainer.abstract_state())
   elif step not in ckpt.all_steps():
     raise UserError(f"--step={step} is not a checkpoint of {workdir}; it has {ckpt.all_steps()}")
@@ -271,9 +297,12 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
     host_state, _ = ckpt.restore(step, trainer.abstract_state())
   if not step:
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
+  newest = int(ckpt.latest_step() or 0)
   ckpt.close()
   chosen = evaluators.pick(trainer.task, config.get("evals", ()))
   result = {"step": int(step), "split": split}
+  if selected_step:
+    result["selected_by"] = {"metric": config.select_by, "split": config.eval_split, "newest_step": newest}
   result |= trainer.evaluate(trainer.par.put_replicated(host_state.params), split)
   result |= evaluators.run(chosen, host_state.params, split, workdir)
   io_utils.atomic_write_json(os.path.join(workdir, "eval.json"), result)

@@ -17,6 +17,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
   c.keep_checkpoints = 3
+  c.eval_split = "test"  # the split training evaluates every eval_every_steps (the RAM configs: "valid")
+  c.select_by = ""  # a metric of that evaluation (lower is better): its best checkpoint is the one evaluated
   c.evals = ()  # evaluators experiments.evaluate runs (training/evaluators.py); () runs all the task offers
 
   c.data = ml_collections.ConfigDict()
