@@ -155,7 +155,7 @@ def build(config) -> Task:
     return sums
 
   def path_rules(params, split, workdir):
-    """Evaluator: the error on `split` under each rule with `PATH_RULES`' 16 paths (the batch metrics use
+    """Evaluator: the error on `split` under each rule with `PATH_SAMPLES` (16) paths (the batch metrics use
     `eval_samples`; with eval_samples = 16 they are the same numbers)."""
     del workdir
     sums_fn = jax.jit(lambda p, batch, keys: rule_sums(p, batch, keys, PATH_SAMPLES))
