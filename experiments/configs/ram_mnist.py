@@ -25,8 +25,8 @@ def ram_config(model):
   c = base.base_config()
   c.task = "ram"
   c.model = model
-  # The hybrid loss: M glimpse paths per image in training, the class probabilities of `eval_samples` paths
-  # averaged at test time, and the weight of the REINFORCE term.
+  # The hybrid loss: M glimpse paths per image in training, `eval_samples` sampled paths per test image (scored
+  # as one path each, averaged, and as their ensemble; tasks/ram.py), and the weight of the REINFORCE term.
   c.reinforce = dict(num_samples=1, eval_samples=4, weight=1.0)
   c.batch_size = 128
   c.eval_batch_size = 500
