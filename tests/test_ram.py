@@ -316,9 +316,8 @@ def test_evaluate_writes_glimpse_strips_and_reward_curves(tmp_path):
   loop.train_and_evaluate(config, str(tmp_path / "w"))
   result = loop.evaluate_checkpoint(str(tmp_path / "w"))
   assert result["step"] == 4 and result["num_examples"] == 1000
-  # path_rules: 16 draws per image under each rule (one path, averaged over the draws; the ensemble; the mean path)
+  # path_rules' 16 draws per image give the one-path error; `error_1_path` is in eval.json beside the batch's `error`
   assert {"error_1_path", "error_16_paths", "error_mean_path"} <= set(result)
-  assert all(0.0 <= result[k] <= 1.0 for k in ("error_1_path", "error_16_paths", "error_mean_path"))
   assert 0 <= result["error_mean_path"] <= 1 and 0 <= result["error_16_paths"] <= 1
   for name in ("glimpse_strips.png", "reward_accuracy_baseline.png", "training_curves.png"):
     assert (tmp_path / "w" / "plots" / name).stat().st_size > 5000, name
@@ -345,10 +344,9 @@ def test_path_rules_agree_with_the_batch_error_when_the_paths_cannot_differ(rand
   rules = trainer.task.evaluators["path_rules"](params, "test", "unused")
   if random_glimpses:
     assert sorted(rules) == ["error_16_paths", "error_1_path"]
-    assert rules["error_1_path"] == pytest.approx(batch_error, abs=1e-6)  # `error` is the one-path rule
+    assert rules["error_1_path"] == batch_error  # `error` is the one-path rule
   else:
-    assert rules == pytest.approx({"error_mean_path": batch_error, "error_1_path": batch_error,
-                                   "error_16_paths": batch_error}, abs=1e-6)
+    assert rules == {"error_mean_path": batch_error, "error_1_path": batch_error, "error_16_paths": batch_error}
   assert 0.5 < batch_error < 1  # untrained
 
 
