@@ -20,7 +20,8 @@ RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "c
 # workdir whose config.json lacks one resumes if the new config holds that value.
 ADDED_FIELDS = {"optimizer.weight_decay_type": "l2", "model.glimpse.pooling": "mean",
                 "model.baseline_trains_core": True, "reinforce.entropy_weight": 0.0, "reinforce.discount": 1.0,
-                "eval_split": "test", "select_by": "", "data.validation_fraction": 0.0}
+                "eval_split": "test", "select_by": "", "data.validation_fraction": 0.0,
+                "model.location_net_hidden": 0, "model.baseline_input": "state"}
 
 
 def upgrade(config: dict) -> dict:

@@ -18,13 +18,14 @@ def ram_model(num_glimpses=6, glimpse_size=8, num_scales=1, random_glimpses=Fals
               glimpse=dict(size=glimpse_size, num_scales=num_scales, what_hidden=128, where_hidden=128, output=256,
                            pooling="mean"),
               core="rnn", core_size=256, location_std=0.17, tanh_mean=True, random_glimpses=random_glimpses,
-              unroll=num_glimpses)
+              location_net_hidden=0, baseline_input="state", unroll=num_glimpses)
 
 
 def ram_config(model):
   c = base.base_config()
   c.task = "ram"
   c.model = model
+  c.data.validation_fraction = 0.0  # the share of the training digits held out as 'valid' (1/6: 50,000 / 10,000)
   # The hybrid loss: M glimpse paths per image in training, `eval_samples` sampled paths per test image (scored
   # as one path each, averaged, and as their ensemble; tasks/ram.py), and the weight of the REINFORCE term.
   c.reinforce = dict(num_samples=1, eval_samples=4, weight=1.0)

@@ -1,0 +1,70 @@
+"""The RAM random search (experiments/ram_search.py): trials are a fixed function of their seed and index, select
+on the validation split only, and the collector reads the best validation error from the files a run writes."""
+
+import json
+import math
+import os
+
+from experiments import ram_search
+from experiments.configs import ram_mnist
+
+
+def test_trials_are_reproducible_and_cover_the_space():
+  first = [ram_search.sample_settings(0, i) for i in range(64)]
+  assert first == [ram_search.sample_settings(0, i) for i in range(64)]
+  assert first != [ram_search.sample_settings(1, i) for i in range(64)]
+  for key, values in {"optimizer": {"adam", "sgd"}, "num_samples": {1, 2, 4}, "location_net_hidden": {0, 256},
+                      "baseline_input": {"state", "constant"}, "epochs": set(ram_search.EPOCHS)}.items():
+    assert {s[key] for s in first} == values, key
+  for s in first:
+    low, high = ram_search.OPTIMIZERS[s["optimizer"]][1]
+    assert low <= s["learning_rate"] <= high and 0.05 <= s["location_std"] <= 0.25
+
+
+def test_overrides_select_on_validation_and_name_real_config_fields():
+  settings = {"optimizer": "sgd", "learning_rate": 0.01, "location_std": 0.1, "num_samples": 2,
+              "location_net_hidden": 256, "baseline_input": "constant", "epochs": 50}
+  fields = ram_search.overrides(settings)
+  assert fields["batch_size"] == 20 and fields["num_train_steps"] == 2500 * 50
+  assert fields["eval_every_steps"] == 2500 * ram_search.EVAL_EVERY_EPOCHS
+  assert fields["eval_split"] == "valid" and fields["select_by"] == "error_1_path"
+  assert fields["data.name"] == "mnist" and round(60000 * fields["data.validation_fraction"]) == 10000
+  config = ram_mnist.get_config("6")
+  for name, value in fields.items():  # every override is a field of the config, of the field's type
+    *path, leaf = name.split(".")
+    block = config
+    for part in path:
+      block = block[part]
+    assert leaf in block, name
+    assert isinstance(value, type(block[leaf])) or isinstance(block[leaf], float), name
+
+
+def write_trial(root, index, valid_rows, steps):
+  settings = ram_search.sample_settings(0, index)
+  fields = ram_search.overrides(settings)
+  workdir = ram_search.trial_dir(root, 0, index)
+  os.makedirs(workdir)
+  ram_search.write_json(os.path.join(workdir, "trial.json"), {
+      "index": index, "search_seed": 0, "config": "experiments/configs/ram_mnist.py:6", "settings": settings,
+      "overrides": fields, "command": "python -m experiments.train ..."})
+  ram_search.write_json(os.path.join(workdir, "run.json"), {"command": "c", "commit": "abc", "hardware": "cpu",
+                                                            "steps": steps, "wall_s": 60.0})
+  with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+    for step, one, mean in valid_rows:
+      f.write(json.dumps({"step": step, "split": "train", "loss": 1.0}) + "\n")
+      f.write(json.dumps({"step": step, "split": "valid", "error_1_path": one, "error_mean_path": mean,
+                          "error_16_paths": one / 2}) + "\n")
+  return fields
+
+
+def test_collect_takes_the_best_validation_step_under_the_one_path_rule(tmp_path):
+  fields = write_trial(str(tmp_path), 3, [(100, 0.05, 0.04), (200, 0.02, 0.03), (300, 0.02, 0.01)], 300)
+  write_trial(str(tmp_path), 5, [(100, 0.01, 0.09)], 100)
+  table = ram_search.collect(str(tmp_path))
+  assert [r["index"] for r in table["trials"]] == [5, 3]  # best validation error first
+  row = table["trials"][1]
+  assert (row["best_step"], row["valid_error_1_path"], row["valid_error_mean_path"]) == (200, 0.02, 0.03)
+  assert row["valid_error_16_paths"] == 0.01 and row["commit"] == "abc" and row["wall_s"] == 60.0
+  assert row["finished"] is (fields["num_train_steps"] <= 300)
+  assert math.isclose(row["epochs_trained"], round(300 * fields["batch_size"] / 50000, 1))
+  assert "| 5 |" in ram_search.markdown(table)
