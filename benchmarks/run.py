@@ -13,6 +13,7 @@ import json
 import sys
 
 from absl import app, flags
+import ml_collections
 
 from experiments import cli
 
@@ -42,15 +43,63 @@ def ram_mnist_train():
   from experiments.configs import ram_mnist  # pylint: disable=g-import-not-at-top
   config = ram_mnist.get_config("6")
   timing = _time(config)
-  return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
+  return ({"examples_per_s": timing["steps_per_s"] * config.batch_size,
+           "glimpse_ms": _glimpse_ms(config, config.batch_size, config.reinforce.num_samples)} |
+          _common(timing, config))
 
 
 def ram_cluttered_train():
   """RAM, 60x60 cluttered (4 pieces), 8 glimpses of 12x12 at 3 scales, batch 128 (canvases drawn in the step)."""
+  return _ram_train("60,8")
+
+
+def ram_cluttered100_train():
+  """RAM, 100x100 cluttered (8 pieces), 8 glimpses of 12x12 at 4 scales, batch 128."""
+  return _ram_train("100,8")
+
+
+def _ram_train(arg: str):
   from experiments.configs import ram_cluttered  # pylint: disable=g-import-not-at-top
-  config = ram_cluttered.get_config("60,8")
+  config = ram_cluttered.get_config(arg)
   timing = _time(config)
-  return {"examples_per_s": timing["steps_per_s"] * config.batch_size} | _common(timing, config)
+  return ({"examples_per_s": timing["steps_per_s"] * config.batch_size,
+           "glimpse_ms": _glimpse_ms(config, config.batch_size, config.reinforce.num_samples)} |
+          _common(timing, config))
+
+
+def _glimpse_ms(config, images: int, paths: int, glimpses: int = 0) -> float:
+  """The glimpse sensor alone, as the model of this checkout runs it, on `images` random uint8 images of the
+  config's size: all `glimpses` (default: the model's T) glimpses of `paths` paths per image, jitted, median ms of
+  5 calls after compilation. With `glimpse_tables` (December 2026 on) the tables are built once per image and
+  shared; before, each path's copy of the image was padded and cropped."""
+  import statistics  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from attention_jax.models import glimpse  # pylint: disable=g-import-not-at-top
+  spec, size = config.model.glimpse, config.data.get("canvas", 0) or 28
+  pooling, hw = spec.get("pooling", "mean"), (size, size)
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.integers(0, 256, (images, size, size, 1)).astype(np.uint8))
+  locs = jnp.asarray(rng.uniform(-1, 1, (glimpses or config.model.num_glimpses, images * paths, 2)), jnp.float32)
+  if hasattr(glimpse, "glimpse_tables"):
+    def sensor(x, locs):
+      tables = glimpse.glimpse_tables(x, spec.num_scales, pooling)
+      return jax.vmap(lambda l: glimpse.batched_glimpse_sensor(tables, l, hw, spec.size, pooling))(locs)
+  else:
+    def sensor(x, locs):
+      padded = glimpse.pad_images(jnp.repeat(x, paths, axis=0), spec.size, spec.num_scales)
+      return jax.vmap(lambda l: glimpse.batched_glimpse_sensor(padded, l, hw, spec.size, spec.num_scales,
+                                                               pooling))(locs)
+  fn = jax.jit(sensor)
+  jax.block_until_ready(fn(x, locs))
+  times = []
+  for _ in range(5):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(x, locs))
+    times.append(1000 * (time.perf_counter() - start))
+  return round(statistics.median(times), 3)
 
 
 def conv_cluttered_train():
@@ -63,11 +112,23 @@ def conv_cluttered_train():
 
 def ram_eval():
   """RAM evaluation (28x28, 6 glimpses, eval_samples from the config): images per second over the test split."""
+  from experiments.configs import ram_mnist  # pylint: disable=g-import-not-at-top
+  return _ram_eval(ram_mnist.get_config("6"))
+
+
+def ram_eval_cluttered():
+  """RAM evaluation, 60x60 cluttered, 8 glimpses, 16 sampled paths (and the mean path) per image: images per
+  second over the whole test split."""
+  from experiments.configs import ram_cluttered  # pylint: disable=g-import-not-at-top
+  config = ram_cluttered.get_config("60,8")
+  config.reinforce.eval_samples = 16
+  return _ram_eval(config) | {"glimpse_ms": _glimpse_ms(config, config.eval_batch_size, 16)}
+
+
+def _ram_eval(config):
   import time  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
-  from experiments.configs import ram_mnist  # pylint: disable=g-import-not-at-top
   from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
-  config = ram_mnist.get_config("6")
   trainer = loop.build_trainer(config)
   params = trainer.par.put_replicated(trainer.initial_state().params)
   start = time.perf_counter()
@@ -212,7 +273,9 @@ def ram_catch_train():
   config = ram_catch.get_config()
   timing = _time(config)
   frames = timing["steps_per_s"] * config.batch_size * 23
-  return {"examples_per_s": frames, "unit": "frames",
+  catch_screen = {"data": {"canvas": 24}, "model": config.model}  # 24x24 screens, one glimpse of each
+  glimpse_ms = _glimpse_ms(ml_collections.ConfigDict(catch_screen), config.batch_size * 23, 1, glimpses=1)
+  return {"examples_per_s": frames, "unit": "frames", "glimpse_ms": glimpse_ms,
           "hours_for_20m_frames": round(20e6 / frames / 3600, 2)} | _common(timing, config)
 
 
@@ -227,8 +290,9 @@ def textcls_train():
 
 
 BENCHMARKS = {"mnist_fc_train": mnist_fc_train, "ram_mnist_train": ram_mnist_train,
-              "ram_cluttered_train": ram_cluttered_train, "conv_cluttered_train": conv_cluttered_train,
-              "ram_eval": ram_eval, "nmt_small_train": nmt_small_train,
+              "ram_cluttered_train": ram_cluttered_train, "ram_cluttered100_train": ram_cluttered100_train,
+              "conv_cluttered_train": conv_cluttered_train, "ram_eval": ram_eval,
+              "ram_eval_cluttered": ram_eval_cluttered, "nmt_small_train": nmt_small_train,
               "nmt_beam_decode": nmt_beam_decode, "nmt_paper_train": nmt_paper_train,
               "ram_catch_train": ram_catch_train, "textcls_train": textcls_train,
               "nmt_europarl_train": nmt_europarl_train, "nmt_europarl_beam": nmt_europarl_beam}

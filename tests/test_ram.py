@@ -19,7 +19,7 @@ from attention_jax.models.ram import RecurrentAttentionModel, gaussian_log_prob,
 from attention_jax.tasks import ram as ram_task
 from attention_jax.training import loop, state as state_lib
 from experiments.configs import ram_mnist
-from tests import helpers
+from tests import glimpse_reference, helpers
 
 
 def numpy_glimpse(image, loc, g, k, pooling="mean"):
@@ -77,12 +77,64 @@ def test_glimpse_centre_of_28x28_reads_the_middle_pixels():
   np.testing.assert_array_equal(corner[4:, 4:], image[:4, :4, 0])
 
 
-def test_batched_sensor_equals_single():
-  imgs = np.random.default_rng(0).integers(0, 256, (3, 60, 60, 1)).astype(np.uint8)
-  locs = jnp.array([[0.1, 0.2], [-1.0, 1.0], [0.9, -0.3]])
-  batched = glimpse.batched_glimpse_sensor(glimpse.pad_images(jnp.asarray(imgs), 12, 3), locs, (60, 60), 12, 3)
-  for i in range(3):
-    np.testing.assert_allclose(batched[i], glimpse.glimpse_sensor(jnp.asarray(imgs[i]), locs[i], 12, 3))
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+@pytest.mark.parametrize("h,w,g,k", [(28, 28, 8, 1), (28, 28, 8, 2), (60, 60, 12, 3), (100, 100, 12, 4),
+                                     (24, 24, 6, 3), (37, 21, 5, 3), (12, 12, 12, 2)])
+def test_fast_sensor_is_bit_identical_to_cropping_the_padded_image(h, w, g, k, pooling):
+  """The block tables give the same bits as the direct crop-and-pool (tests/glimpse_reference.py) for uint8 and
+  0/1 pixels, at 3 x 400 random locations in [-1.6, 1.6]^2 (inside, on and past the border, where the patch is
+  held at p pixels out), at the corners and edges, and with n locations per image sharing its tables."""
+  rng = np.random.default_rng(h * w + k)
+  imgs = rng.integers(0, 256, (6, h, w, 1)).astype(np.uint8)
+  if pooling == "max":
+    imgs[:3] = imgs[:3] > 250  # sparse 0/1 screens, as Catch's
+  edges = np.array([(a, b) for a in (-1, 0, 1, -1.3, 1.6) for b in (-1, 0, 1, -1.6, 1.3)], np.float32)
+  locs = np.concatenate([rng.uniform(-1.6, 1.6, (400 * 3 - len(edges), 2)), edges]).astype(np.float32)
+  locs = jnp.asarray(locs.reshape(6, 200, 2))  # 200 locations per image
+  fast = jax.jit(lambda x, l: glimpse.batched_glimpse_sensor(glimpse.glimpse_tables(x, k, pooling),
+                                                             l.reshape(-1, 2), (h, w), g, pooling))
+  want = jax.vmap(lambda l: glimpse_reference.batched_glimpse_sensor(jnp.asarray(imgs), l, g, k, pooling),
+                  in_axes=1, out_axes=1)(locs)  # [6, 200, k, g, g, 1]
+  got = fast(jnp.asarray(imgs), locs).reshape(want.shape)
+  assert got.dtype == want.dtype == jnp.float32
+  np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+  one = glimpse.glimpse_sensor(jnp.asarray(imgs[4]), locs[4, 7], g, k, pooling)
+  np.testing.assert_array_equal(np.asarray(one), np.asarray(want[4, 7]))
+
+
+def test_the_tables_are_built_once_per_image_whatever_the_paths():
+  """M sampled paths read the tables of their image: locations [b * M, 2] against tables of b images, and a
+  count that is not a multiple is refused."""
+  imgs = np.random.default_rng(1).integers(0, 256, (2, 60, 60, 1)).astype(np.uint8)
+  tables = glimpse.glimpse_tables(jnp.asarray(imgs), 3)
+  assert [t.shape for t in tables] == [(2, 66, 66, 1), (2, 65, 65, 1), (2, 63, 63, 1)]
+  locs = jnp.array([[0.1, 0.2], [-1.0, 1.0], [0.9, -0.3], [0.0, 0.0]])
+  paths = glimpse.batched_glimpse_sensor(tables, locs, (60, 60), 12)  # image 0: locs 0, 1; image 1: locs 2, 3
+  for i, image in enumerate((0, 0, 1, 1)):
+    np.testing.assert_array_equal(paths[i], glimpse.glimpse_sensor(jnp.asarray(imgs[image]), locs[i], 12, 3))
+  with pytest.raises(ValueError, match="3 locations for 2 images"):
+    glimpse.batched_glimpse_sensor(tables, locs[:3], (60, 60), 12)
+
+
+def test_training_with_the_fast_sensor_equals_training_with_the_direct_crop(monkeypatch):
+  """3 steps of cluttered 60x60 RAM (3 scales, M = 2 paths per image) give the same parameters and optimizer state
+  bit for bit when the model's sensor is swapped for the reference, which crops every path's padded copy of its
+  image."""
+  config = tiny_ram_config(num_devices=1, batch_size=16)
+  config.data.update(canvas=60, clutter=4, clutter_size=8)
+  config.model.glimpse.update(size=12, num_scales=3)
+  config.reinforce.num_samples = 2
+  fast = helpers.train_steps(config, 3)
+
+  def direct_crop(tables, locs, image_hw, glimpse_size, pooling="mean"):
+    del image_hw
+    images = tables[0]  # the raw images: see the swapped glimpse_tables below
+    paths = jnp.repeat(images, locs.shape[0] // images.shape[0], axis=0)
+    return glimpse_reference.batched_glimpse_sensor(paths, locs, glimpse_size, 3, pooling)
+
+  monkeypatch.setattr(glimpse, "glimpse_tables", lambda images, num_scales, pooling="mean": (images,))
+  monkeypatch.setattr(glimpse, "batched_glimpse_sensor", direct_crop)
+  helpers.assert_bit_identical(fast, helpers.train_steps(config, 3))
 
 
 def test_reinforce_on_a_gaussian_bandit_matches_the_analytic_gradient_and_the_baseline_cuts_variance():

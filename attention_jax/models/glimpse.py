@@ -6,7 +6,17 @@ width w at l covers pixels [start, start + w) in each dimension with start = flo
 have widths g_w, 2 g_w, 4 g_w, ...; patch i is pooled by 2^i down to g_w x g_w: averaged (`pooling="mean"`, the
 default, right for digits) or maxed (`pooling="max"`, for sparse binary screens such as Catch's, where averaging
 shrinks a 1-pixel ball to 1/16 at the third scale). Pixels outside the image read as zero. The result for one image
-is [k, g_w, g_w, channels].
+is [k, g_w, g_w, channels]. A patch never starts more than p = g_w 2^(k-1) pixels outside the image (the model
+reads l in [-1, 1], where that never binds; farther locations are held at that distance).
+
+How it is computed: every glimpse of an image reads the same sums, so they are computed once per image and step,
+not per glimpse. `glimpse_tables` holds, for each scale i, the sum (or max) of every 2^i x 2^i block of pixels at
+every offset, built by doubling (a 2f-block is four f-blocks: two shifted adds per scale, on the image with a
+margin of 2^(k-1) - 1 zeros). A glimpse at scale i is then the g_w x g_w entries of that table at stride 2^i from
+the patch's corner: two small gathers, and blocks wholly outside the image read zero. For the uint8 (and 0/1)
+pixels this suite feeds, block sums are integers below 2^24, exact in float32 in any order, so the result is
+bit-identical to cropping the zero-padded image and pooling it (`tests/glimpse_reference.py`, the definition as
+code); for other floats it agrees to rounding.
 """
 
 import dataclasses
@@ -55,48 +65,79 @@ def patch_starts(loc: jnp.ndarray, image_hw, width: int) -> jnp.ndarray:
 
 
 def glimpse_padding(glimpse_size: int, num_scales: int) -> int:
-  """Zero border wide enough for the largest patch centred anywhere in [-1, 1]."""
+  """p: the farthest a patch may start outside the image (the width of the largest patch), in pixels."""
   return glimpse_size * 2 ** (num_scales - 1)
-
-
-def pad_images(images: jnp.ndarray, glimpse_size: int, num_scales: int) -> jnp.ndarray:
-  """[b, h, w, c] -> float32 [b, h + 2p, w + 2p, c] with a zero border of `glimpse_padding` pixels.
-
-  Done once per image, outside the glimpse loop; `extract_glimpse` then slices without bounds checks.
-  """
-  p = glimpse_padding(glimpse_size, num_scales)
-  return jnp.pad(images.astype(jnp.float32), ((0, 0), (p, p), (p, p), (0, 0)))
 
 
 POOLINGS = ("mean", "max")
 
 
-def extract_glimpse(padded: jnp.ndarray, loc: jnp.ndarray, image_hw, glimpse_size: int,
-                    num_scales: int, pooling: str = "mean") -> jnp.ndarray:
-  """rho(x, l) from one padded image [h + 2p, w + 2p, c] -> [num_scales, glimpse_size, glimpse_size, c]."""
+def glimpse_tables(images: jnp.ndarray, num_scales: int, pooling: str = "mean") -> tuple:
+  """The block tables every glimpse of `images` reads, computed once per image.
+
+  Args:
+    images: [b, h, w, c] pixels (uint8 or float).
+    num_scales: k.
+    pooling: "mean" (tables of sums) or "max".
+  Returns:
+    k arrays, scale i: <float32>[b, h + 2F - 1 - 2^i, w + 2F - 1 - 2^i, c] with F = 2^(k-1), whose entry (y, x) is
+    the sum (max) of the 2^i x 2^i block with top-left pixel (y - F + 1, x - F + 1), pixels outside the image zero.
+  """
   if pooling not in POOLINGS:
     raise ValueError(f"pooling={pooling!r}: expected one of {POOLINGS}")
-  reduce = jnp.mean if pooling == "mean" else jnp.max
-  p = glimpse_padding(glimpse_size, num_scales)
-  c = padded.shape[-1]
+  combine = jnp.add if pooling == "mean" else jnp.maximum
+  margin = 2 ** (num_scales - 1) - 1
+  table = jnp.pad(images.astype(jnp.float32), ((0, 0), (margin, margin), (margin, margin), (0, 0)))
+  tables = [table]
+  for i in range(1, num_scales):  # block 2f from blocks f: (y, x), (y + f, x), (y, x + f), (y + f, x + f)
+    f, n = 2 ** (i - 1), table.shape[1]
+    rows = combine(table[:, :n - f], table[:, f:])
+    table = combine(rows[:, :, :rows.shape[2] - f], rows[:, :, f:])
+    tables.append(table)
+  return tuple(tables)
+
+
+def _read_blocks(table: jnp.ndarray, first, stride: int, count: int) -> jnp.ndarray:
+  """table [H, W, c] at rows first[0] + stride * (0..count-1) and the same columns -> [count, count, c]; entries
+  off the table (blocks wholly outside the image) are zero."""
+  index = first[:, None] + stride * jnp.arange(count)[None, :]  # [2, count]
+  size = jnp.asarray(table.shape[:2])[:, None]
+  inside = (index >= 0) & (index < size)
+  index = jnp.clip(index, 0, size - 1)
+  blocks = jnp.take(jnp.take(table, index[0], axis=0), index[1], axis=1)
+  return jnp.where(inside[0][:, None, None] & inside[1][None, :, None], blocks, 0.0)
+
+
+def read_glimpse(tables, loc: jnp.ndarray, image_hw, glimpse_size: int, pooling: str = "mean") -> jnp.ndarray:
+  """rho(x, l) of one image from its tables (`glimpse_tables` without the batch axis), loc [2] ->
+  <float32>[k, glimpse_size, glimpse_size, c]."""
+  k = len(tables)
+  p, margin = glimpse_padding(glimpse_size, k), 2 ** (k - 1) - 1
+  hw = jnp.asarray(image_hw, jnp.int32)
   patches = []
-  for i in range(num_scales):  # a static loop over scales (k is 1 to 4), not over time or batch
+  for i, table in enumerate(tables):  # a static loop over scales (k is 1 to 4), not over time or batch
     width, factor = glimpse_size * 2 ** i, 2 ** i
-    start = patch_starts(loc, image_hw, width) + p  # in [p - width/2, p + size - width/2]: always inside
-    patch = jax.lax.dynamic_slice(padded, (start[0], start[1], 0), (width, width, c))
-    patches.append(reduce(patch.reshape(glimpse_size, factor, glimpse_size, factor, c), axis=(1, 3)))
-  return jnp.stack(patches)  # [num_scales, g, g, c]
+    start = jnp.clip(patch_starts(loc, image_hw, width), -p, hw + p - width)
+    blocks = _read_blocks(table, start + margin, factor, glimpse_size)
+    patches.append(blocks / (factor * factor) if pooling == "mean" else blocks)
+  return jnp.stack(patches)  # [k, g, g, c]
+
+
+def batched_glimpse_sensor(tables, locs: jnp.ndarray, image_hw, glimpse_size: int,
+                           pooling: str = "mean") -> jnp.ndarray:
+  """rho for a batch: tables of b images (`glimpse_tables`), locs [b * n, 2] (n locations per image, each image's
+  adjacent: the n sampled glimpse paths) -> [b * n, k, g, g, c]. The tables are shared by the n locations."""
+  b = tables[0].shape[0]
+  if locs.shape[0] % b:
+    raise ValueError(f"{locs.shape[0]} locations for {b} images: expected a multiple")
+  per_image = locs.reshape(b, locs.shape[0] // b, 2)
+  read = lambda t, ls: jax.vmap(lambda l: read_glimpse(t, l, image_hw, glimpse_size, pooling))(ls)
+  rho = jax.vmap(read)(tables, per_image)  # [b, n, k, g, g, c]
+  return rho.reshape(locs.shape[0], *rho.shape[2:])
 
 
 def glimpse_sensor(image: jnp.ndarray, loc: jnp.ndarray, glimpse_size: int, num_scales: int,
                    pooling: str = "mean") -> jnp.ndarray:
   """rho(x, l) for one image [h, w, c] and location [2] -> [num_scales, glimpse_size, glimpse_size, c] float32."""
-  padded = pad_images(image[None], glimpse_size, num_scales)[0]
-  return extract_glimpse(padded, loc, image.shape[:2], glimpse_size, num_scales, pooling)
-
-
-def batched_glimpse_sensor(padded_images, locs, image_hw, glimpse_size: int, num_scales: int,
-                           pooling: str = "mean"):
-  """rho for a batch of padded images [b, H, W, c] and locs [b, 2] -> [b, num_scales, g, g, c]."""
-  return jax.vmap(extract_glimpse, in_axes=(0, 0, None, None, None, None))(padded_images, locs, image_hw,
-                                                                           glimpse_size, num_scales, pooling)
+  tables = [t[0] for t in glimpse_tables(image[None], num_scales, pooling)]
+  return read_glimpse(tables, loc, image.shape[:2], glimpse_size, pooling)

@@ -59,11 +59,11 @@ class GlimpseNetwork(nn.Module):
   pixel_scale: float = 255.0
 
   @nn.compact
-  def __call__(self, padded_images, locs, image_hw):
-    """padded_images <float32>[b, H + 2p, W + 2p, c], locs <float32>[b, 2] -> g <float32>[b, output]."""
+  def __call__(self, tables, locs, image_hw):
+    """tables: `glimpse.glimpse_tables` of b images; locs <float32>[b * n, 2], n glimpse paths per image (each
+    image's adjacent) -> g <float32>[b * n, output]."""
     s = self.spec
-    rho = glimpse.batched_glimpse_sensor(padded_images, locs, image_hw, s.size, s.num_scales,
-                                         s.pooling)  # [b, k, g, g, c]
+    rho = glimpse.batched_glimpse_sensor(tables, locs, image_hw, s.size, s.pooling)  # [b * n, k, g, g, c]
     rho = rho.reshape(rho.shape[0], -1) / self.pixel_scale  # pixels in [0, 1]
     h_g = nn.relu(nn.Dense(s.what_hidden, name="what")(rho))
     h_l = nn.relu(nn.Dense(s.where_hidden, name="where")(locs))
@@ -121,7 +121,7 @@ class GlimpseStep(nn.Module):
       baseline = self.baseline_out(h)[:, 0]
     return self.location_out(hidden), baseline
 
-  def __call__(self, carry, noise, padded_images, image_hw):
+  def __call__(self, carry, noise, tables, image_hw):
     h_prev = carry[-1]  # [b, core_size]; the RNN carry is (h,), the LSTM's (c, h)
     location_head, baseline = self.heads(jax.lax.stop_gradient(h_prev))  # [b, 2], [b]
     if self.random_glimpses:  # ablation: uniform locations, the location head unused
@@ -131,14 +131,15 @@ class GlimpseStep(nn.Module):
     else:
       mean = jnp.tanh(location_head) if self.tanh_mean else location_head  # [b, 2]
       loc, log_prob = sample_location(mean, self.location_std, noise)  # [b, 2], [b]
-    g = self.glimpse_net(padded_images, loc, image_hw)
+    g = self.glimpse_net(tables, loc, image_hw)
     carry, h = self.core_net(carry, g)
     return carry, {"location": loc, "mean": mean, "log_prob": log_prob, "baseline": baseline, "h": h}
 
 
 class RecurrentAttentionModel(nn.Module):
-  """RAM: `__call__(images [b, h, w, c], noise [b, T, 2]) -> dict` with
-  logits [b, classes], location/mean [b, T, 2], log_prob/baseline [b, T].
+  """RAM: `__call__(images [b, h, w, c], noise [b * M, T, 2]) -> dict` with logits [b * M, classes],
+  location/mean [b * M, T, 2], log_prob/baseline [b * M, T]: M glimpse paths per image (each image's adjacent in
+  noise and outputs), which read the image's glimpse tables, computed once per call.
 
   Attributes:
     num_glimpses: T, the glimpses per image.
@@ -168,7 +169,7 @@ class RecurrentAttentionModel(nn.Module):
 
   @nn.compact
   def __call__(self, images, noise):
-    batch = images.shape[0]
+    batch = noise.shape[0]  # b * M paths
     steps = nn.scan(GlimpseStep, variable_broadcast="params", split_rngs={"params": False},
                     in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.num_glimpses, unroll=self.unroll)(
                         glimpse=self.glimpse, core=self.core, core_size=self.core_size,
@@ -177,8 +178,9 @@ class RecurrentAttentionModel(nn.Module):
                         baseline_input=self.baseline_input, name="steps")
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     carry = (zeros, zeros) if self.core == "lstm" else (zeros,)
-    padded = glimpse.pad_images(images, self.glimpse.size, self.glimpse.num_scales)  # once, outside the loop
-    _, out = steps(carry, noise, padded, images.shape[1:3])  # each [b, T, ...]
+    # Once per image, outside the loop: every glimpse of every path reads these.
+    tables = glimpse.glimpse_tables(images, self.glimpse.num_scales, self.glimpse.pooling)
+    _, out = steps(carry, noise, tables, images.shape[1:3])  # each [b * M, T, ...]
     out["logits"] = nn.Dense(self.num_classes, name="action")(out["h"][:, -1])
     return out
 

@@ -114,7 +114,7 @@ def build(config) -> Task:
     noise = model.draw_noise(sample_keys(keys, m))
     if mean_path:
       noise = jnp.zeros_like(noise)
-    return model.apply({"params": params}, repeat_samples(imgs, m), noise), imgs
+    return model.apply({"params": params}, imgs, noise), imgs  # the m paths share each image's glimpse tables
 
   def init(key):
     return model.init(key, example, model.draw_noise(jax.random.split(key, example.shape[0])))["params"]
@@ -176,9 +176,10 @@ def build(config) -> Task:
     out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
     imgs = np.asarray(imgs)
     spec = model.glimpse
-    padded = glimpse.pad_images(jnp.asarray(imgs), spec.size, spec.num_scales)
-    seen = jax.vmap(lambda p, locs: jax.vmap(lambda l: glimpse.extract_glimpse(
-        p, l, imgs.shape[1:3], spec.size, spec.num_scales, spec.pooling))(locs))(padded, out["location"])
+    tables = glimpse.glimpse_tables(jnp.asarray(imgs), spec.num_scales, spec.pooling)
+    seen = glimpse.batched_glimpse_sensor(tables, out["location"].reshape(-1, 2), imgs.shape[1:3], spec.size,
+                                          spec.pooling)  # [b * T, k, g, g, c]: each image's T glimpses
+    seen = seen.reshape(*out["location"].shape[:2], *seen.shape[1:])
     plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
                             os.path.join(workdir, "plots", "glimpse_strips.png"), labels, jnp.argmax(out["logits"], -1))
     return {}
