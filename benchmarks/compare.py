@@ -5,7 +5,7 @@ r"""Benchmarks of two commits side by side, on the same machine, in one run:
 Both sides run this checkout's `benchmarks/run.py` (so a benchmark added since BASE still runs there) against
 each commit's own library: `git archive` unpacks the commit into a temporary folder that goes first on
 PYTHONPATH. The sides alternate, round by round, so a machine that slows down hurts both. It prints each run's
-JSON line, then one line per benchmark: steps/s (examples/s where there are no steps) and glimpse_ms of each side
+JSON line, then one line per benchmark: steps/s (examples/s where there are no steps, as in evaluation) and glimpse_ms of each side
 (medians over the rounds) and the ratio head / base.
 """
 
@@ -49,7 +49,8 @@ def run_side(root: str, name: str) -> dict:
 def summary(name: str, rows: dict) -> str:
   rate = lambda r: r["steps_per_s"] or r["examples_per_s"]
   parts = [name]
-  for field, get in (("steps/s", rate), ("glimpse_ms", lambda r: r.get("glimpse_ms"))):
+  unit = "steps/s" if rows["base"][0]["steps_per_s"] else f"{rows['base'][0].get('unit', 'examples')}/s"
+  for field, get in ((unit, rate), ("glimpse_ms", lambda r: r.get("glimpse_ms"))):
     base = [get(r) for r in rows["base"] if get(r) is not None]
     head = [get(r) for r in rows["head"] if get(r) is not None]
     if base and head:

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from attention_jax import io_utils
+from attention_jax import io_utils, random_streams
 from attention_jax.rl import reinforce
 from attention_jax.data import images
 from attention_jax.errors import UserError
@@ -291,6 +291,25 @@ def test_translated_and_cluttered_canvases_on_the_device():
   assert set(np.unique(cluttered)) <= {0, 90, 200}
   assert ((cluttered == 200).reshape(64, -1).sum(1) == 32).all()  # the digit's strokes lie over the pieces
   assert ((cluttered == 90).reshape(64, -1).sum(1) > 64).all()  # at least one 8x8 piece beside the digit
+
+
+def test_canvases_are_every_piece_and_the_digit_on_its_own_zero_canvas_maxed():
+  """Pasting each piece into the one canvas with a max over its region is the definition: every piece and the
+  digit on a zero canvas of their own at their drawn spots, all maxed (bit for bit, uint8)."""
+  rng = np.random.default_rng(5)
+  digits = rng.integers(0, 256, (16, 28, 28, 1)).astype(np.uint8)
+  pieces = rng.integers(0, 256, (16, 8, 8, 8, 1)).astype(np.uint8)
+  keys = jax.random.split(jax.random.PRNGKey(3), 16)
+  got = _render(images.Canvas(100, 8, 8), digits, pieces, seed=3)
+  for i in range(16):
+    pieces_key, digit_key = jax.random.split(random_streams.sub_key(keys[i], "canvas"))
+    spots = np.asarray(jax.random.randint(pieces_key, (8, 2), 0, 100 - 8 + 1))
+    row, col = np.asarray(jax.random.randint(digit_key, (2,), 0, 100 - np.array([28, 28]) + 1))
+    layers = np.zeros((9, 100, 100, 1), np.uint8)
+    for k, (r, q) in enumerate(spots):
+      layers[k, r:r + 8, q:q + 8] = pieces[i, k]
+    layers[8, row:row + 28, col:col + 28] = digits[i]
+    np.testing.assert_array_equal(got[i], layers.max(0))
 
 
 def test_device_canvases_match_the_host_generators_statistics():

@@ -107,10 +107,11 @@ class Canvas:
     return self.size or digit_size
 
 
-def _paste(piece, row, col, size: int):
-  """A zero [size, size, c] canvas with `piece` [h, w, c] at (row, col)."""
-  canvas = jnp.zeros((size, size, piece.shape[-1]), piece.dtype)
-  return jax.lax.dynamic_update_slice(canvas, piece, (row, col, 0))
+def paste_max(canvas, piece, row, col):
+  """canvas [size, size, c] with `piece` [h, w, c] maxed into it at (row, col): only the piece's region is read
+  and written."""
+  region = jax.lax.dynamic_slice(canvas, (row, col, 0), piece.shape)
+  return jax.lax.dynamic_update_slice(canvas, jnp.maximum(region, piece), (row, col, 0))
 
 
 def render_one(canvas: Canvas, digit, pieces, key):
@@ -118,16 +119,16 @@ def render_one(canvas: Canvas, digit, pieces, key):
 
   Positions are uniform: the digit's top-left corner over the (size - h + 1)^2 spots that keep it whole, each
   piece's over the canvas's (size - s + 1)^2. Overlaps take the maximum, so pieces lie under the digit's strokes,
-  never over them.
+  never over them (and the order of pasting does not matter).
   """
   h, w = digit.shape[:2]
   pieces_key, digit_key = jax.random.split(key)
   out = jnp.zeros((canvas.size, canvas.size, digit.shape[-1]), digit.dtype)
   if canvas.clutter:
     spots = jax.random.randint(pieces_key, (canvas.clutter, 2), 0, canvas.size - canvas.clutter_size + 1)
-    out = jnp.max(jax.vmap(lambda p, rc: _paste(p, rc[0], rc[1], canvas.size))(pieces, spots), axis=0)
+    out = jax.lax.fori_loop(0, canvas.clutter, lambda k, c: paste_max(c, pieces[k], spots[k, 0], spots[k, 1]), out)
   row, col = jax.random.randint(digit_key, (2,), 0, canvas.size - jnp.array([h, w]) + 1)
-  return jnp.maximum(out, _paste(digit, row, col, canvas.size))
+  return paste_max(out, digit, row, col)
 
 
 def draw_canvases(canvas: Canvas, digits, pieces, keys):
