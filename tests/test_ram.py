@@ -28,9 +28,9 @@ def numpy_glimpse(image, loc, g, k, pooling="mean"):
   out = []
   for i in range(k):
     width, f = g * 2 ** i, 2 ** i
-    # The same float32 arithmetic as the sensor (at exact ties float64 could round the other way).
-    centre = (np.asarray(loc, np.float32) + np.float32(1)) / np.float32(2) * np.array([h, w], np.float32)
-    top, left = np.floor(centre - np.float32(width / 2) + np.float32(0.5)).astype(int)
+    # The definition in exact arithmetic (float64 holds these multiples of 2^-17 exactly), l read at 2^-16.
+    l = np.floor(np.asarray(loc, np.float32).astype(np.float64) * 2 ** 16) / 2 ** 16
+    top, left = np.floor((l + 1) / 2 * np.array([h, w]) - width / 2 + 0.5).astype(int)
     crop = np.zeros((width, width, c), np.float64)
     for r in range(width):
       for q in range(width):

@@ -57,11 +57,23 @@ def check_spec(spec: GlimpseSpec, image_size: int) -> None:
   check_choice("model.glimpse.pooling", spec.pooling, POOLINGS)
 
 
+LOCATION_BITS = 16  # patch_starts reads l at a resolution of 2^-16
+
+
 def patch_starts(loc: jnp.ndarray, image_hw, width: int) -> jnp.ndarray:
-  """Top-left pixel (row, column) of the `width`-wide patch centred at `loc` (int32 [2])."""
-  size = jnp.asarray(image_hw, jnp.float32)
-  centre = (loc + 1.0) / 2.0 * size
-  return jnp.floor(centre - width / 2.0 + 0.5).astype(jnp.int32)
+  """Top-left pixel (row, column) of the `width`-wide patch centred at `loc` (int32 [2]).
+
+  floor(c - width/2 + 1/2) with c = (l + 1) / 2 * size, computed exactly in integers from l rounded down to a
+  multiple of 2^-16 (and held in [-3, 3], beyond which every patch is held at the border anyway). In float32 the
+  same formula depends on how XLA fuses it: a location within a few 1e-6 of a pixel boundary gave different pixels
+  in different programs, so two programs that agree elsewhere drifted apart in training.
+  """
+  one = 2 ** LOCATION_BITS
+  scaled = jnp.clip(jnp.asarray(loc, jnp.float32), -3.0, 3.0) * one  # exact: a power-of-two scale
+  q = jnp.floor(scaled).astype(jnp.int32) + one  # (l + 1) 2^16
+  size = jnp.asarray(image_hw, jnp.int32)
+  # c - width/2 + 1/2 = ((l + 1) 2^16 size - 2^16 (width - 1)) / 2^17; below 2^31 for images up to 4096 pixels
+  return jnp.floor_divide(q * size - one * (width - 1), 2 * one)
 
 
 def glimpse_padding(glimpse_size: int, num_scales: int) -> int:
