@@ -10,6 +10,7 @@ To add a model family, add its module class below (one line).
 import dataclasses
 import typing
 
+from attention_jax import config_layout
 from attention_jax.errors import UserError, check_choice
 from attention_jax.models import baselines, ram, ram_catch, seq2seq, text_classifier, text_cnn
 
@@ -25,12 +26,7 @@ MODELS = {
 }
 
 # Fields of config.model in configs written before November 2026, and where they went.
-MOVED = {"glimpse_size": "model.glimpse.size", "num_scales": "model.glimpse.num_scales",
-         "glimpse_hidden": "model.glimpse.what_hidden", "location_hidden": "model.glimpse.where_hidden",
-         "glimpse_output": "model.glimpse.output", "glimpse_pooling": "model.glimpse.pooling",
-         "num_samples": "reinforce.num_samples", "eval_samples": "reinforce.eval_samples",
-         "reinforce_weight": "reinforce.weight", "discount": "reinforce.discount",
-         "entropy_weight": "reinforce.entropy_weight"}
+MOVED = config_layout.MOVED  # config fields that moved out of config.model
 
 
 def _plain(config) -> dict:

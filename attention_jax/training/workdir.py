@@ -7,6 +7,7 @@ import tempfile
 
 import ml_collections
 
+from attention_jax import config_layout
 from attention_jax.errors import UserError
 
 # Fields that may differ when a run resumes in an existing workdir (they change how long or how visibly it runs,
@@ -27,14 +28,13 @@ ADDED_FIELDS = {"optimizer.weight_decay_type": "l2", "model.glimpse.pooling": "m
 def upgrade(config: dict) -> dict:
   """A config.json written before the model registry (November 2026) in today's layout, so old workdirs resume
   and evaluate: RAM and Catch models get their `name`, the glimpse fields become the `model.glimpse` block, loss and
-  policy fields move to `reinforce` (`models.registry.MOVED`), and a translation model keeps only its own
+  policy fields move to `reinforce` (`config_layout.MOVED`), and a translation model keeps only its own
   arguments. A config already in today's layout is returned unchanged."""
-  from attention_jax.models import registry  # pylint: disable=g-import-not-at-top
   config = copy.deepcopy(config)
   model = config.get("model", {})
   if "name" not in model and config.get("task") in ("ram", "catch"):
     model["name"] = "ram" if config["task"] == "ram" else "catch_agent"
-  for old, new in registry.MOVED.items():
+  for old, new in config_layout.MOVED.items():
     if old in model:
       section, *path = new.split(".")
       target = model.setdefault("glimpse", {}) if section == "model" else config.setdefault(section, {})
