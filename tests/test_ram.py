@@ -102,6 +102,14 @@ def test_fast_sensor_is_bit_identical_to_cropping_the_padded_image(h, w, g, k, p
   np.testing.assert_array_equal(np.asarray(one), np.asarray(want[4, 7]))
 
 
+def test_images_too_large_for_integer_patch_starts_are_refused():
+  glimpse.check_spec(GlimpseSpec(), glimpse.MAX_IMAGE_SIZE)
+  with pytest.raises(UserError, match="the images are 4097x4097; the glimpse sensor takes at most 4096x4096"):
+    glimpse.check_spec(GlimpseSpec(), 4097)
+  # the largest size: starts stay exact at the far border (l = 3 is 2 image widths past the centre)
+  assert glimpse.patch_starts(jnp.array([3.0, -3.0]), (4096, 4096), 96).tolist() == [8144, -4144]
+
+
 def test_the_tables_are_built_once_per_image_whatever_the_paths():
   """M sampled paths read the tables of their image: locations [b * M, 2] against tables of b images, and a
   count that is not a multiple is refused."""

@@ -51,6 +51,9 @@ def check_spec(spec: GlimpseSpec, image_size: int) -> None:
   for field in ("size", "num_scales", "what_hidden", "where_hidden", "output"):
     if getattr(spec, field) < 1:
       raise UserError(f"config field model.glimpse.{field}={getattr(spec, field)} must be at least 1")
+  if image_size > MAX_IMAGE_SIZE:
+    raise UserError(f"the images are {image_size}x{image_size}; the glimpse sensor takes at most "
+                    f"{MAX_IMAGE_SIZE}x{MAX_IMAGE_SIZE} (patch_starts' integer arithmetic)")
   if spec.size > image_size:
     raise UserError(f"config field model.glimpse.size={spec.size} is larger than the image ({image_size}x"
                     f"{image_size}); expected at most {image_size}")
@@ -58,6 +61,7 @@ def check_spec(spec: GlimpseSpec, image_size: int) -> None:
 
 
 LOCATION_BITS = 16  # patch_starts reads l at a resolution of 2^-16
+MAX_IMAGE_SIZE = 4096  # (3 + 1) 2^16 size stays below 2^31
 
 
 def patch_starts(loc: jnp.ndarray, image_hw, width: int) -> jnp.ndarray:

@@ -25,10 +25,6 @@ MODELS = {
     "text_cnn": text_cnn.TextCNN,
 }
 
-# Fields of config.model in configs written before November 2026, and where they went.
-MOVED = config_layout.MOVED  # config fields that moved out of config.model
-
-
 def _plain(config) -> dict:
   return config.to_dict() if hasattr(config, "to_dict") else dict(config)
 
@@ -62,8 +58,9 @@ def build(model_config, names=None, **sizes):
   for field in sorted(fields):
     if field in takes:
       continue
-    if field in MOVED:
-      raise UserError(f"config field model.{field} moved to {MOVED[field]} (config.model holds only the model's "
+    if field in config_layout.MOVED:
+      raise UserError(f"config field model.{field} moved to {config_layout.MOVED[field]} "
+                      f"(config.model holds only the model's "
                       f"constructor arguments); update the config file or the --config flag")
     raise UserError(f"config field model.{field} is not an argument of {cls.__name__} (model.name={name!r}); "
                     f"expected some of {sorted(set(takes) - set(sizes))}")
