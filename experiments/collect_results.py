@@ -1,15 +1,17 @@
 r"""Writes a results table (`results/NAME.json`) from the training runs' own files, never by hand.
 
-  python -m experiments.collect_results --spec=results/ram_offline.spec.json --out=results/ram_offline.json
+  python -m experiments.collect_results --spec=results/ram_offline.spec.json --root=$HOME/runs \
+      --out=results/ram_offline.json [--markdown=F.md] [--curves=F.png] [--previous=results/ram_offline.json]
 
-The spec is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"row": "label", "workdirs": [DIR, ...],
-...any fixed fields of the row (the paper's number, a table name)...}, ...]}. Each workdir is one seed of the row;
-`~` is expanded. For every row the output holds the spec's fixed fields, and from each workdir's `eval.json`
-(`experiments.evaluate`), `run.json` (`experiments.train`) and `config.json`:
+`python -m experiments.reproduce` trains what a table needs and then calls this; run it alone to re-read runs.
+The spec (`experiments/specs.py`) is JSON: {"title": ..., "metrics": ["error", ...], "rows": [{"id": ..., "config":
+..., "overrides": {...}, "seeds": [...], ...fixed fields of the row (the paper's number, a table name)...}, ...]}.
+Row ID's seed S ran in ROOT/ID_sS. For every row the output holds the spec's fields, and from each workdir's
+`eval.json` (`experiments.evaluate`), `run.json` (`experiments.train`) and `config.json`:
   METRICs       one value per seed of each metric named in the spec (`errors`, `accuracies`, `catch_rates`), and
                 mean_METRIC / spread_METRIC (max - min over the seeds)
   seeds         the config seed of each run
-  steps, batch_size, wall_s, hardware, command, commit   one per seed
+  steps, batch_size, wall_s, hardware, command, commit, workdirs   one per seed
 A workdir without eval.json or run.json is an error that names the file. A metric may be read from another key of
 eval.json: `"read": {"error": "error_16_paths"}` in the spec (or in a row, for that row only) takes the table's
 `error` from eval.json's `error_16_paths` (RAM's evaluation rules, `tasks/ram.py`), and each row records it as
@@ -23,30 +25,34 @@ number, each seed's, mean and spread, steps, wall minutes per seed), so the READ
 collected files, not typed.
 
 Workdirs do not outlive the machine they ran on. `--previous=results/NAME.json` (a table this script wrote before)
-lets a row whose workdirs are all gone keep its measurement: the row whose runs had exactly those workdirs (its
-`workdirs`, or the `--workdir=` of each `command` in files written before rows recorded them) is copied as it was
-measured, with the spec's fixed fields (labels, the paper's number) on top and `carried_from` naming the file; each
-row also records its test curve (`test_curves`: [[step, value], ...] per seed), so a carried row still draws in
-`--curves`. A row with some workdirs present and others gone, or gone and not in the previous table, is an error.
+lets a row whose workdirs are all gone keep its measurement: a row of that table whose recorded commands ran
+exactly the spec row's config, overrides and seeds (`specs.measured_as_specified`) is copied as it was measured,
+with the spec's fixed fields (labels, the paper's number) on top and `carried_from` naming the file; each row also
+records its test curve (`test_curves`: [[step, value], ...] per seed), so a carried row still draws in `--curves`.
+A row with some workdirs present and others gone, or gone and not in the previous table, is an error.
 """
 
 import json
 import os
-import re
 import sys
 
 from absl import app, flags
 
 from experiments import cli
+from experiments import specs
 
-_SPEC = flags.DEFINE_string("spec", None, "JSON spec of the table (rows and their workdirs).")
-_OUT = flags.DEFINE_string("out", None, "The results file to write (JSON).")
-_CURVES = flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
-                              "training step, from the runs' metrics.jsonl, to this PNG.")
-_MARKDOWN = flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the README's form).")
-_PREVIOUS = flags.DEFINE_string("previous", "", "A results table this script wrote before: rows whose workdirs "
-                                "are all gone are copied from it (matched by their workdirs), not re-read.")
-flags.mark_flags_as_required(["spec", "out"])
+
+def define_flags() -> None:
+  """The binary's flags, defined only when it runs as one (experiments.reproduce imports this module)."""
+  flags.DEFINE_string("spec", None, "JSON spec of the table: its rows and their runs (experiments/specs.py).")
+  flags.DEFINE_string("root", None, "Folder of the runs' workdirs: row ID's seed S is ROOT/ID_sS.")
+  flags.DEFINE_string("out", None, "The results file to write (JSON).")
+  flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
+                      "training step, from the runs' metrics.jsonl, to this PNG.")
+  flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the README's form).")
+  flags.DEFINE_string("previous", "", "A results table this script wrote before: rows whose workdirs "
+                      "are all gone are copied from it (matched by the runs they name), not re-read.")
+  flags.mark_flags_as_required(["spec", "root", "out"])
 
 
 def plural(name: str) -> str:
@@ -62,7 +68,7 @@ def collect_row(row: dict, metrics, read=None, also=()) -> dict:
   from attention_jax import run_record  # pylint: disable=g-import-not-at-top
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
   read = dict(read or {}) | row.get("read", {})
-  fixed = {k: v for k, v in row.items() if k not in ("workdirs", "read")}
+  fixed = {k: v for k, v in row.items() if k not in ("workdirs", "read", "seeds")}
   runs = []
   for workdir in row["workdirs"]:
     workdir = os.path.expanduser(workdir)
@@ -94,26 +100,17 @@ def collect_row(row: dict, metrics, read=None, also=()) -> dict:
   return out
 
 
-def run_workdirs(row: dict) -> list:
-  """The workdirs of a collected row: its `workdirs`, or the `--workdir=` of each of its commands (tables written
-  before rows recorded their workdirs)."""
-  if "workdirs" in row:
-    return row["workdirs"]
-  found = [re.search(r"--workdir=(\S+)", command) for command in row["command"]]
-  return [os.path.expanduser(m.group(1)) if m else None for m in found]
-
-
 def carried_row(row: dict, previous: dict, previous_path: str) -> dict:
-  """The spec row's measurement copied from `previous` (a table collected before), matched by workdirs; the spec's
-  fixed fields win (a relabelled row keeps its runs)."""
+  """The spec row's measurement copied from `previous` (a table collected before): the first of its rows that ran
+  exactly the spec row's runs; the spec's fixed fields win (a relabelled row keeps its runs)."""
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
-  wanted = [os.path.expanduser(w) for w in row["workdirs"]]
-  matches = [old for old in previous["rows"] if run_workdirs(old) == wanted]
+  matches = [old for old in previous["rows"] if specs.measured_as_specified(row, old)]
   if not matches:
-    raise UserError(f"row {row['row']!r}: its workdirs {wanted} are gone and no row of --previous={previous_path} "
-                    "was measured in them; rerun it or take it out of the spec")
-  fixed = {k: v for k, v in row.items() if k not in ("workdirs", "read")}
-  return {**matches[0], **fixed, "workdirs": wanted, "carried_from": previous_path}
+    raise UserError(f"row {row['row']!r}: its workdirs {row['workdirs']} are gone and no row of "
+                    f"--previous={previous_path} ran its config {row['config']} with its overrides and seeds; "
+                    "rerun it (python -m experiments.reproduce) or take it out of the spec")
+  fixed = {k: v for k, v in row.items() if k not in ("workdirs", "read", "seeds")}
+  return {**matches[0], **fixed, "carried_from": previous_path}
 
 
 def row_label(row: dict) -> str:
@@ -188,8 +185,10 @@ def read_previous(path: str) -> dict:
   return table
 
 
-def collect(spec: dict, previous: dict | None = None, previous_path: str = "") -> dict:
-  """The table of `spec`; rows whose workdirs are all gone come from `previous` (see the module docstring)."""
+def collect(spec: dict, root: str, previous: dict | None = None, previous_path: str = "") -> dict:
+  """The table of `spec` from the runs under `root`; rows whose workdirs are all gone come from `previous` (see the
+  module docstring)."""
+  spec = specs.with_workdirs(spec, root)
   metrics = spec.get("metrics", ["error"])
   rows = []
   for row in spec["rows"]:
@@ -203,24 +202,29 @@ def collect(spec: dict, previous: dict | None = None, previous_path: str = "") -
 
 def main(argv):
   del argv
-  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
-  with open(_SPEC.value, encoding="utf-8") as f:
-    spec = json.load(f)
-  previous = cli.run_reporting_user_errors(read_previous, _PREVIOUS.value) if _PREVIOUS.value else None
-  table = cli.run_reporting_user_errors(collect, spec, previous, _PREVIOUS.value)
-  io_utils.atomic_write_json(_OUT.value, table)
-  if _CURVES.value:
-    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-    plotting.rows_against_steps(table_curves(spec, table), spec.get("metrics", ["error"])[0], _CURVES.value,
-                                spec.get("curves_title", spec.get("title", "")))
-  if _MARKDOWN.value:
-    io_utils.atomic_write_text(_MARKDOWN.value, markdown_table(
-        table, spec.get("metrics", ["error"])[0], spec.get("also", ()), spec.get("also_labels")))
+  spec = cli.run_reporting_user_errors(specs.load_spec, flags.FLAGS.spec)
+  previous = cli.run_reporting_user_errors(read_previous, flags.FLAGS.previous) if flags.FLAGS.previous else None
+  table = cli.run_reporting_user_errors(collect, spec, flags.FLAGS.root, previous, flags.FLAGS.previous)
+  write_table(spec, table, flags.FLAGS.out, flags.FLAGS.markdown, flags.FLAGS.curves)
   for row in table["rows"]:
     shown = {k: v for k, v in row.items() if k.startswith("mean_")}
     print(row.get("row", ""), json.dumps(shown), file=sys.stdout)
 
 
+def write_table(spec: dict, table: dict, out: str, markdown: str = "", curves: str = "") -> None:
+  """Writes the collected `table` to `out` (JSON) and, where named, its Markdown and its curves."""
+  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
+  io_utils.atomic_write_json(out, table)
+  if curves:
+    from attention_jax import plotting  # pylint: disable=g-import-not-at-top
+    plotting.rows_against_steps(table_curves(spec, table), spec.get("metrics", ["error"])[0], curves,
+                                spec.get("curves_title", spec.get("title", "")))
+  if markdown:
+    io_utils.atomic_write_text(markdown, markdown_table(
+        table, spec.get("metrics", ["error"])[0], spec.get("also", ()), spec.get("also_labels")))
+
+
 if __name__ == "__main__":
+  define_flags()
   cli.configure_jax()
   app.run(main, flags_parser=cli.parse_flags)

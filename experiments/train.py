@@ -8,6 +8,7 @@ Multi-host (data parallel over every device of every process; each process feeds
   python -m experiments.train ... --distributed=auto     # Cloud TPU pods, SLURM: the job is detected
 """
 
+import contextlib
 import os
 import shlex
 import sys
@@ -34,18 +35,21 @@ def main(argv):
   from attention_jax import distributed  # pylint: disable=g-import-not-at-top
   from attention_jax import run_record  # pylint: disable=g-import-not-at-top
   from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  from attention_jax.training import workdir  # pylint: disable=g-import-not-at-top
   given = _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value >= 0
   if _DISTRIBUTED.value != "off" or given:
     cli.run_reporting_user_errors(distributed.initialize, _COORDINATOR.value, _NUM_PROCESSES.value,
                                   _PROCESS_ID.value, _DISTRIBUTED.value == "auto")
   on_checkpoint = None
-  if distributed.is_primary():
-    command = " ".join(["python -m experiments.train"] + [shlex.quote(a) for a in sys.argv[1:]])
-    on_checkpoint = run_record.Recorder(_WORKDIR.value, command, REPO).update
-  final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
-                                        on_checkpoint)
-  if on_checkpoint:
-    on_checkpoint(int(final.step))
+  with contextlib.ExitStack() as held:
+    if distributed.is_primary():  # the processes of a multi-host job share the workdir; the first one holds it
+      cli.run_reporting_user_errors(held.enter_context, workdir.exclusive(_WORKDIR.value))
+      command = " ".join(["python -m experiments.train"] + [shlex.quote(a) for a in sys.argv[1:]])
+      on_checkpoint = run_record.Recorder(_WORKDIR.value, command, REPO).update
+    final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
+                                          on_checkpoint)
+    if on_checkpoint:
+      on_checkpoint(int(final.step))
 
 
 if __name__ == "__main__":

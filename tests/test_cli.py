@@ -9,9 +9,9 @@ TFDS = lambda: f"--config.data.tfds_data_dir={os.environ['ATTENTION_JAX_TFDS_DIR
 
 
 def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_path):
-  workdir = tmp_path / "run"
+  workdir = tmp_path / "conv_s0"  # run "conv", seed 0, of a results spec rooted at tmp_path
   proc = helpers.run_binary("experiments.train", "--config=experiments/configs/mnist_conv.py", f"--workdir={workdir}",
-                            "--config.num_train_steps=40", "--config.log_every_steps=20",
+                            "--config.seed=0", "--config.num_train_steps=40", "--config.log_every_steps=20",
                             "--config.eval_every_steps=40", TFDS())
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "step 40/40 (100.0%)" in proc.stderr and "steps/s  ETA" in proc.stderr
@@ -31,22 +31,24 @@ def test_train_then_evaluate_writes_eval_json_matching_the_last_test_row(tmp_pat
 
   # A results table from the run's own files: the collector copies, never invents.
   spec = tmp_path / "spec.json"
-  spec.write_text(json.dumps({"title": "t", "metrics": ["accuracy", "error"],
-                              "rows": [{"row": "conv", "paper_error": 1.0, "workdirs": [str(workdir)] * 2}]}))
+  spec.write_text(json.dumps({"title": "t", "metrics": ["accuracy", "error"], "rows": [
+      {"id": "conv", "config": "experiments/configs/mnist_conv.py", "overrides": {"num_train_steps": 40},
+       "seeds": [0], "row": "conv", "paper_error": 1.0}] * 2}))  # two rows of the same run
   out = tmp_path / "results" / "t.json"
-  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}",
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--root={tmp_path}", f"--out={out}",
                             f"--curves={tmp_path / 'curves.png'}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert (tmp_path / "curves.png").stat().st_size > 5000
-  (row,) = json.loads(out.read_text())["rows"]
-  assert row["accuracies"] == [result["accuracy"]] * 2 and row["errors"] == [result["error"]] * 2
+  row, same = json.loads(out.read_text())["rows"]
+  assert row == same and row["id"] == "conv" and row["workdirs"] == [str(workdir)]
+  assert row["accuracies"] == [result["accuracy"]] and row["errors"] == [result["error"]]
   assert row["mean_error"] == result["error"]
-  assert row["spread_error"] == 0 and row["paper_error"] == 1.0 and row["steps"] == [40, 40]
-  assert row["command"] == [record["command"]] * 2 and row["wall_s"] == [record["wall_s"]] * 2
-  spec.write_text(json.dumps({"rows": [{"row": "x", "workdirs": [str(tmp_path)]}]}))
-  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}")
-  assert proc.returncode == 2 and f"{tmp_path}/eval.json is missing" in proc.stderr
-  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--out={out}",
+  assert row["spread_error"] == 0 and row["paper_error"] == 1.0 and row["steps"] == [40]
+  assert row["command"] == [record["command"]] and row["wall_s"] == [record["wall_s"]]
+  spec.write_text(json.dumps({"rows": [{"id": "x", "config": "experiments/configs/mnist_fc.py", "row": "x"}]}))
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--root={tmp_path}", f"--out={out}")
+  assert proc.returncode == 2 and f"{tmp_path}/x_s0/eval.json is missing" in proc.stderr
+  proc = helpers.run_binary("experiments.collect_results", f"--spec={spec}", f"--root={tmp_path}", f"--out={out}",
                             f"--previous={tmp_path / 'none.json'}")
   assert proc.returncode == 2 and f"--previous={tmp_path / 'none.json'}: expected a results table" in proc.stderr
 

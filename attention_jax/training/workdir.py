@@ -1,6 +1,8 @@
 """A run's workdir: is it writable, does its config.json describe the same experiment, and reading it back."""
 
+import contextlib
 import copy
+import fcntl
 import json
 import os
 import tempfile
@@ -89,3 +91,39 @@ def prepare_workdir(workdir: str) -> None:
       pass
   except OSError as e:
     raise UserError(f"--workdir={workdir} is not writable ({e.strerror})") from e
+
+
+LOCK_FILE = ".lock"  # held (flock) by the training run in a workdir
+
+
+@contextlib.contextmanager
+def exclusive(workdir: str):
+  """Holds WORKDIR/.lock while a run trains there: a second training run in the same workdir is refused, and
+  `in_use` tells others (`experiments.reproduce`) that one is running. The lock goes with the process, however it
+  ends."""
+  prepare_workdir(workdir)
+  path = os.path.join(workdir, LOCK_FILE)
+  with open(path, "a", encoding="utf-8") as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+      raise UserError(f"--workdir={workdir} is in use by another training run (it holds {path}); wait for it to "
+                      "end, or stop it (it saves a checkpoint on SIGTERM) and run again") from e
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def in_use(workdir: str) -> bool:
+  """Whether a training run holds `workdir`'s lock now."""
+  path = os.path.join(workdir, LOCK_FILE)
+  if not os.path.exists(path):
+    return False
+  with open(path, "a", encoding="utf-8") as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      return True
+    fcntl.flock(f, fcntl.LOCK_UN)
+    return False
