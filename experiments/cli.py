@@ -56,7 +56,9 @@ def run_reporting_user_errors(fn, *args):
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     return fn(*args)
-  except UserError as e:
-    logging.error("%s", e)
-    print(f"error: {e}", file=sys.stderr)
+  except UserError as e:  # said once, as the `error:` line (not also as an absl log line), cut to a readable length
+    message = str(e)
+    if len(message) > 2000:
+      message = message[:2000] + f" ... ({len(message) - 2000} more characters)"
+    print(f"error: {message}", file=sys.stderr)
     sys.exit(2)

@@ -3,6 +3,9 @@ r"""Trains an experiment; run again with the same --workdir to resume from its n
   python -m experiments.train --config=experiments/configs/mnist_fc.py --workdir=/tmp/mnist_fc \
       [--config.FIELD=VALUE ...]
 
+Exit status: 0 when the run reached its last step; 2 for a user error (one `error:` line); 143 when SIGTERM or
+SIGINT stopped it (after a checkpoint of the step it was at: the same command resumes).
+
 Multi-host (data parallel over every device of every process; each process feeds its own share of each batch):
   python -m experiments.train ... --coordinator_address=HOST:PORT --num_processes=N --process_id=I   # on each host
   python -m experiments.train ... --distributed=auto     # Cloud TPU pods, SLURM: the job is detected
@@ -50,6 +53,10 @@ def main(argv):
                                           on_checkpoint)
     if on_checkpoint:
       on_checkpoint(int(final.step))
+  if int(final.step) < flags.FLAGS.config.num_train_steps:  # SIGTERM/SIGINT: the loop saved this step and stopped
+    print(f"stopped by a signal at step {int(final.step)} of {flags.FLAGS.config.num_train_steps}, after its "
+          "checkpoint; run the same command to resume", file=sys.stderr)
+    sys.exit(143)  # as a process killed by SIGTERM, so `train && evaluate` does not go on
 
 
 if __name__ == "__main__":

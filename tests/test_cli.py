@@ -108,3 +108,19 @@ def test_ci_runs_exactly_the_test_command_of_the_readme():
   assert "experiments.train" in install_and_run and "pip install" in install_and_run
   ci = open(os.path.join(helpers.REPO, ".ci", "run"), encoding="utf-8").read().strip().splitlines()
   assert ci[-1] == test_command
+
+
+def test_a_user_error_is_said_once_and_cut_to_a_readable_length(capsys):
+  import pytest  # pylint: disable=g-import-not-at-top
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  from experiments import cli  # pylint: disable=g-import-not-at-top
+
+  def refuse():
+    raise UserError("file x.tsv line 3: expected LABEL<TAB>TEXT, got " + "y" * 600_000)
+
+  with pytest.raises(SystemExit) as stopped:
+    cli.run_reporting_user_errors(refuse)
+  err = capsys.readouterr().err
+  assert stopped.value.code == 2 and err.count("\n") == 1 and err.startswith("error: file x.tsv line 3:")
+  total = len("file x.tsv line 3: expected LABEL<TAB>TEXT, got ") + 600_000
+  assert len(err) < 2100 and err.rstrip().endswith(f"({total - 2000} more characters)")

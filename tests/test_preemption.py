@@ -107,17 +107,18 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, family
   assert io_utils.read_json(str(workdir / "run.json"))["steps"] == 30
 
 
-def test_sigterm_saves_the_current_step_and_exits_cleanly(tmp_path):
+def test_sigterm_saves_the_current_step_and_exits_143(tmp_path):
   workdir = tmp_path / "w"
   proc, log = start("classifier", workdir, tmp_path / "log")
   assert wait_for_step(proc, tmp_path / "log", 4)
   proc.send_signal(signal.SIGTERM)
-  assert proc.wait(timeout=120) == 0
+  assert proc.wait(timeout=120) == 143  # not 0: `train && evaluate` must not go on with a half-trained model
   log.close()
   text = open(tmp_path / "log").read()
   stopped_at = int(re.search(r"signal 15: saving step (\d+) and exiting", text).group(1))
   step, _ = helpers.final_state(workdir)
   assert step == stopped_at and 4 <= stopped_at < 30
+  assert f"stopped by a signal at step {stopped_at} of 30, after its checkpoint; run the same command" in text
 
 
 def tiny(tmp_path, name="w", **overrides):
