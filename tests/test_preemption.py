@@ -232,3 +232,20 @@ def test_a_workdir_from_before_a_field_was_added_resumes(tmp_path):
   config, _ = tiny(tmp_path, num_train_steps=8, **{"optimizer.weight_decay_type": "decoupled"})
   with pytest.raises(UserError, match="optimizer.weight_decay_type: None -> 'decoupled'|weight_decay_type: 'l2'"):
     loop.train_and_evaluate(config, workdir)
+
+
+def test_a_failed_first_run_leaves_its_workdir_free_for_the_corrected_rerun(tmp_path, caplog):
+  """A run that fails before its first checkpoint holds no run to protect: the rerun, with the mistake corrected,
+  starts cleanly in the same workdir (it was refused as 'a different config')."""
+  config, workdir = tiny(tmp_path, checkpoint_every_steps=8)
+  config.optimizer.learning_rate = 1e6  # non-finite within the first steps, before the first checkpoint
+  with pytest.raises(UserError, match="non-finite"):
+    loop.train_and_evaluate(config, workdir)
+  assert os.path.exists(os.path.join(workdir, "config.json"))
+  config.optimizer.learning_rate = 0.05
+  final = loop.train_and_evaluate(config, workdir)
+  assert int(final.step) == 8 and "saved no checkpoint; starting over there" in caplog.text
+  assert io_utils.read_json(os.path.join(workdir, "config.json"))["optimizer"]["learning_rate"] == 0.05
+  config.optimizer.learning_rate = 0.1  # with a checkpoint there, another config is still refused
+  with pytest.raises(UserError, match="holds a run of a different config"):
+    loop.train_and_evaluate(config, workdir)

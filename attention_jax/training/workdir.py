@@ -5,8 +5,10 @@ import copy
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 
+from absl import logging
 import ml_collections
 
 from attention_jax import config_layout
@@ -71,8 +73,36 @@ def check_same_experiment(config, workdir: str) -> None:
   differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
   if differ:
     shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ)
+    if not holds_checkpoint(workdir):
+      logging.warning("workdir %s holds the files of a run of another config (%s) that saved no checkpoint; "
+                      "starting over there", workdir, shown[:500])
+      clear_unstarted_run(workdir)
+      return
     raise UserError(f"workdir {workdir} holds a run of a different config ({shown}). Either pass a new --workdir, "
                     f"or rerun with the config that made it (all its fields are in {path})")
+
+
+STARTED_RUN_FILES = ("config.json", "metrics.jsonl", "run.json", "eval.json", "tensorboard", "plots",
+                     "checkpoints", "checkpoint_selected")
+
+
+def holds_checkpoint(workdir: str) -> bool:
+  """Whether `workdir` holds a saved step (a run worth protecting), in checkpoints/ or checkpoint_selected/."""
+  for sub in ("checkpoints", "checkpoint_selected"):
+    folder = os.path.join(workdir, sub)
+    if os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder)):
+      return True
+  return False
+
+
+def clear_unstarted_run(workdir: str) -> None:
+  """Removes what a run that never saved a step left in `workdir` (a failed first run), so a rerun starts clean."""
+  for name in STARTED_RUN_FILES:
+    path = os.path.join(workdir, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    elif os.path.exists(path):
+      os.remove(path)
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
