@@ -33,25 +33,27 @@ from absl import app, flags
 from experiments import cli
 from experiments import specs
 
-_SPEC = flags.DEFINE_string("spec", None, "The table's spec, results/NAME.spec.json.")
-_ROOT = flags.DEFINE_string("root", None, "Folder of the runs' workdirs (outside the repo).")
-_ROWS = flags.DEFINE_list("rows", [], "Only the runs of these row ids (default: every row).")
-_SEEDS = flags.DEFINE_list("seeds", [], "Only these seeds (default: each row's own).")
-_JOBS = flags.DEFINE_integer("jobs", 1, "Runs in flight at a time.")
-_EXECUTOR = flags.DEFINE_enum("executor", "local", ["local", "slurm"], "Where runs go: this machine, or SLURM.")
-_PARTITION = flags.DEFINE_string("slurm_partition", "", "SLURM partition of each job.")
-_GPUS = flags.DEFINE_integer("slurm_gpus", 0, "GPUs per SLURM job.")
-_CPUS = flags.DEFINE_integer("slurm_cpus", 8, "CPUs per SLURM job.")
-_TIME = flags.DEFINE_integer("slurm_time_min", 24 * 60, "Time limit of each SLURM job, minutes.")
-_ACCOUNT = flags.DEFINE_string("slurm_account", "", "SLURM account to charge, where the cluster needs one.")
-_POLL = flags.DEFINE_float("poll_s", 30.0, "Seconds between progress lines.")
-_DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print each run's state and commands; run nothing.")
-_COLLECT = flags.DEFINE_bool("collect", True, "Collect the table once every run of the spec is finished.")
-_OUT = flags.DEFINE_string("out", "", "The table to write (default ROOT/NAME.json, NAME.md beside it).")
-_CURVES = flags.DEFINE_string("curves", "", "Also draw the headline rows' test curves to this PNG.")
-_PREVIOUS = flags.DEFINE_string("previous", "", "A table collected before: rows whose workdirs are gone keep its "
-                                "measurement (experiments.collect_results).")
-flags.mark_flags_as_required(["spec", "root"])
+def define_flags() -> None:
+  """The binary's flags, defined only when it runs as one (tests import this module beside other binaries)."""
+  flags.DEFINE_string("spec", None, "The table's spec, results/NAME.spec.json.")
+  flags.DEFINE_string("root", None, "Folder of the runs' workdirs (outside the repo).")
+  flags.DEFINE_list("rows", [], "Only the runs of these row ids (default: every row).")
+  flags.DEFINE_list("seeds", [], "Only these seeds (default: each row's own).")
+  flags.DEFINE_integer("jobs", 1, "Runs in flight at a time.")
+  flags.DEFINE_enum("executor", "local", ["local", "slurm"], "Where runs go: this machine, or SLURM.")
+  flags.DEFINE_string("slurm_partition", "", "SLURM partition of each job.")
+  flags.DEFINE_integer("slurm_gpus", 0, "GPUs per SLURM job.")
+  flags.DEFINE_integer("slurm_cpus", 8, "CPUs per SLURM job.")
+  flags.DEFINE_integer("slurm_time_min", 24 * 60, "Time limit of each SLURM job, minutes.")
+  flags.DEFINE_string("slurm_account", "", "SLURM account to charge, where the cluster needs one.")
+  flags.DEFINE_float("poll_s", 30.0, "Seconds between progress lines.")
+  flags.DEFINE_bool("dry_run", False, "Print each run's state and commands; run nothing.")
+  flags.DEFINE_bool("collect", True, "Collect the table once every run of the spec is finished.")
+  flags.DEFINE_string("out", "", "The table to write (default ROOT/NAME.json, NAME.md beside it).")
+  flags.DEFINE_string("curves", "", "Also draw the headline rows' test curves to this PNG.")
+  flags.DEFINE_string("previous", "", "A table collected before: rows whose workdirs are gone keep its "
+                                  "measurement (experiments.collect_results).")
+  flags.mark_flags_as_required(["spec", "root"])
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -256,28 +258,28 @@ def dry_run(runs) -> None:
 
 def main(argv):
   del argv
-  spec = cli.run_reporting_user_errors(specs.load_spec, _SPEC.value)
-  runs = cli.run_reporting_user_errors(selected_runs, spec, _ROOT.value, _ROWS.value, _SEEDS.value)
-  if _JOBS.value < 1:
-    cli.run_reporting_user_errors(_refuse, f"--jobs={_JOBS.value}: expected 1 or more runs at a time")
-  if _DRY_RUN.value:
+  spec = cli.run_reporting_user_errors(specs.load_spec, flags.FLAGS.spec)
+  runs = cli.run_reporting_user_errors(selected_runs, spec, flags.FLAGS.root, flags.FLAGS.rows, flags.FLAGS.seeds)
+  if flags.FLAGS.jobs < 1:
+    cli.run_reporting_user_errors(_refuse, f"--jobs={flags.FLAGS.jobs}: expected 1 or more runs at a time")
+  if flags.FLAGS.dry_run:
     dry_run(runs)
     return
-  base = os.path.join(os.path.expanduser(_ROOT.value), "_reproduce")
+  base = os.path.join(os.path.expanduser(flags.FLAGS.root), "_reproduce")
   todo = [run for run in runs if not finished(run.workdir)]
   print(f"reproduce: {len(runs)} runs, {len(runs) - len(todo)} finished before", file=sys.stderr)
-  executor = cli.run_reporting_user_errors(make_executor, _EXECUTOR.value, os.path.join(base, "submitit"), _PARTITION.value, _GPUS.value,
-                           _CPUS.value, _TIME.value, _ACCOUNT.value)
-  failures, signum, running = run_all(todo, executor, _JOBS.value, _POLL.value, os.path.join(base, "logs"))
+  executor = cli.run_reporting_user_errors(make_executor, flags.FLAGS.executor, os.path.join(base, "submitit"), flags.FLAGS.slurm_partition, flags.FLAGS.slurm_gpus,
+                           flags.FLAGS.slurm_cpus, flags.FLAGS.slurm_time_min, flags.FLAGS.slurm_account)
+  failures, signum, running = run_all(todo, executor, flags.FLAGS.jobs, flags.FLAGS.poll_s, os.path.join(base, "logs"))
   if signum is not None:
-    stop_running(running, _EXECUTOR.value)
+    stop_running(running, flags.FLAGS.executor)
     sys.exit(128 + signum)
-  missing = [run.name for run in specs.runs(spec, _ROOT.value) if not finished(run.workdir)]
-  if _COLLECT.value and (not missing or _PREVIOUS.value):
-    out = cli.run_reporting_user_errors(collect_table, spec, _SPEC.value, _ROOT.value, _OUT.value, _CURVES.value,
-                                        _PREVIOUS.value)
+  missing = [run.name for run in specs.runs(spec, flags.FLAGS.root) if not finished(run.workdir)]
+  if flags.FLAGS.collect and (not missing or flags.FLAGS.previous):
+    out = cli.run_reporting_user_errors(collect_table, spec, flags.FLAGS.spec, flags.FLAGS.root, flags.FLAGS.out, flags.FLAGS.curves,
+                                        flags.FLAGS.previous)
     print(f"reproduce: wrote {out}", file=sys.stderr)
-  elif _COLLECT.value:
+  elif flags.FLAGS.collect:
     print(f"reproduce: the table is not collected: {len(missing)} of its runs are not finished "
           f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})", file=sys.stderr)
   for _, message in failures:
@@ -292,5 +294,6 @@ def _refuse(message: str):
 
 
 if __name__ == "__main__":
+  define_flags()
   cli.configure_jax()
   app.run(main, flags_parser=cli.parse_flags)

@@ -1,13 +1,14 @@
 """What `experiments.evaluate` reports of a trained translation model: BLEU of decoded text (all sentences, those
 with no <unk>, and by source length, Bahdanau et al.'s Figure 2), the translations as TSV, and alignment heat maps
-(their Figure 3). Each function takes the task's data (`tasks.translation.TranslationData`) and model functions
-(`tasks.translation.TranslationModel`), so it can be called and tested alone.
+(their Figure 3). Each function takes the task's data and model functions as the two small interfaces below
+declare them (`tasks.translation.TranslationData` and `TranslationModel` have that form), so this module needs
+nothing from the task and can be called and tested alone; the task imports it, not the other way round.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import jax
 import numpy as np
@@ -15,8 +16,26 @@ import numpy as np
 from attention_jax import io_utils
 from attention_jax.text.ids import UNK
 
-if TYPE_CHECKING:  # the task imports this module; the types are for readers only
-  from attention_jax.tasks.translation import TranslationData, TranslationModel
+
+class TranslationData(Protocol):
+  """What the reports read of a translation task's data."""
+  config: Any  # the run's config (its model.name labels the plots)
+  data_config: Any  # config.data: bleu_tokenize, length_bin
+  max_len: int  # tokens a side
+  src_vocab: Any  # .encode(text), .pieces(ids)
+  tgt_vocab: Any  # .encode(text), .decode(ids), .pieces(ids)
+
+  def raw(self, split: str) -> dict: ...  # {"src": [str], "tgt": [str]}
+  def arrays(self, split: str) -> dict: ...  # token arrays of the split
+  def eval_batches(self, split: str): ...  # batches of "src", "src_len"
+
+
+class TranslationModel(Protocol):
+  """What the reports call of a translation task's model functions."""
+  model: Any  # the Flax module (.aligns: whether it has alignments to draw)
+
+  def translate(self, params, src, src_len) -> dict: ...  # {"tokens", "lengths", "alignments"?}
+  def describe_decoding(self) -> str: ...
 
 
 def bleu_by_length(sources_len, hypotheses, references, edges, tokenize: str) -> list:
