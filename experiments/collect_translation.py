@@ -18,6 +18,7 @@ half carried.
 """
 
 import json
+import os
 import sys
 
 from absl import app, flags
@@ -37,7 +38,6 @@ def define_flags() -> None:
 
 def collect(spec: dict, root: str, previous_path: str = "") -> dict:
   """The translation table of `spec` from the runs under `root`, or `previous_path`'s (see the module docstring)."""
-  import os  # pylint: disable=g-import-not-at-top
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
   from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   located = specs.with_workdirs(spec, root)

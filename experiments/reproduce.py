@@ -39,7 +39,7 @@ def define_flags() -> None:
   flags.DEFINE_string("root", None, "Folder of the runs' workdirs (outside the repo).")
   flags.DEFINE_list("rows", [], "Only the runs of these row ids (default: every row).")
   flags.DEFINE_list("seeds", [], "Only these seeds (default: each row's own).")
-  flags.DEFINE_integer("jobs", 1, "Runs in flight at a time.")
+  flags.DEFINE_integer("jobs", 1, "Runs in flight at a time.", lower_bound=1)
   flags.DEFINE_enum("executor", "local", ["local", "slurm"], "Where runs go: this machine, or SLURM.")
   flags.DEFINE_string("slurm_partition", "", "SLURM partition of each job.")
   flags.DEFINE_integer("slurm_gpus", 0, "GPUs per SLURM job.")
@@ -170,7 +170,7 @@ class _Stop:
 
 def run_all(todo, executor, jobs: int, poll_s: float, log_dir: str) -> tuple:
   """Runs `todo` through `executor`, `jobs` at a time, printing progress; returns (failures [(run, message)], the
-  signal that stopped it or None). A run another process holds waits until it is free, then is looked at again."""
+  signal that stopped it or None, the runs still in flight {name: (run, job)}). A run another process holds waits until it is free, then is looked at again."""
   waiting, running, failures, counts = list(todo), {}, [], {"finished": 0, "failed": 0}
   stop, shown, last = _Stop(), None, 0.0
   while (waiting or running) and stop.signum is None:
@@ -185,8 +185,10 @@ def run_all(todo, executor, jobs: int, poll_s: float, log_dir: str) -> tuple:
           failures.append((run, f"{name} failed ({last_error_line(log) or 'no error line'}); log: {log}"))
           print(f"reproduce: {failures[-1][1]}", file=sys.stderr)
     for run in list(waiting):
+      if len(running) >= jobs:
+        break
       state = run_state(run)
-      if state == "running elsewhere" or len(running) >= jobs:
+      if state == "running elsewhere":
         continue
       waiting.remove(run)
       if state == "finished":
@@ -260,8 +262,6 @@ def main(argv):
   del argv
   spec = cli.run_reporting_user_errors(specs.load_spec, flags.FLAGS.spec)
   runs = cli.run_reporting_user_errors(selected_runs, spec, flags.FLAGS.root, flags.FLAGS.rows, flags.FLAGS.seeds)
-  if flags.FLAGS.jobs < 1:
-    cli.run_reporting_user_errors(_refuse, f"--jobs={flags.FLAGS.jobs}: expected 1 or more runs at a time")
   if flags.FLAGS.dry_run:
     dry_run(runs)
     return
@@ -286,11 +286,6 @@ def main(argv):
     print(f"error: {message}", file=sys.stderr)
   if failures:
     sys.exit(1)
-
-
-def _refuse(message: str):
-  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
-  raise UserError(message)
 
 
 if __name__ == "__main__":
