@@ -20,8 +20,8 @@ baselines, which have one rule), and the Markdown table shows their means in col
 `"also_labels": {KEY: header}`. `--curves=F.png` also draws each row's test metric (the spec's first) against the
 training step from the runs' `metrics.jsonl`: only the rows marked `"headline": true` when some are, else every row;
 titled by the spec's `"curves_title"` (else its title), since the evaluations made during training may use another
-rule than the table. `--markdown=F.md` writes the table as the README shows it (one line per row: the paper's
-number, each seed's, mean and spread, steps, wall minutes per seed), so the README's figures are pasted from the
+rule than the table. `--markdown=F.md` writes the table as docs/results/ pages show it (one line per row: the paper's
+number, each seed's, mean and spread, steps, wall minutes per seed), so the docs' figures are pasted from the
 collected files, not typed.
 
 Workdirs do not outlive the machine they ran on. `--previous=results/NAME.json` (a table this script wrote before)
@@ -49,7 +49,7 @@ def define_flags() -> None:
   flags.DEFINE_string("out", None, "The results file to write (JSON).")
   flags.DEFINE_string("curves", "", "Also plot each row's test metric (the spec's first) against the "
                       "training step, from the runs' metrics.jsonl, to this PNG.")
-  flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the README's form).")
+  flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the docs' form).")
   flags.DEFINE_string("previous", "", "A results table this script wrote before: rows whose workdirs "
                       "are all gone are copied from it (matched by the runs they name), not re-read.")
   flags.mark_flags_as_required(["spec", "root", "out"])
@@ -150,14 +150,17 @@ def mean_of_present(values) -> float | None:
   return sum(present) / len(present) if present else None
 
 
-def markdown_table(table: dict, metric: str = "error", also=(), labels=None) -> str:
-  """The collected table as Markdown: table | row (data) | paper | per seed | mean (spread) | one column per `also`
-  key (its mean over the seeds, headed by its `labels` entry) | steps | wall minutes.
+def markdown_table(table: dict, metric: str = "error", also=(), labels=None, more=(), paper_key="",
+                   paper_label="paper", value_label="this suite, per seed") -> str:
+  """The collected table as Markdown: table | row (data) | paper | per seed | mean (spread) | the mean of each
+  `more` metric | one column per `also` key (its mean over the seeds) | steps | wall minutes.
 
-  Values of `metric` are shown as percentages; a row without a `paper_METRIC` shows "n/a" there, and one without
-  an `also` key "n/a" in its column."""
-  header = ["table", "row (the paper's label)", "paper", "this suite, per seed", "mean (spread)",
-            *[(labels or {}).get(key, key) for key in also], "steps", "wall minutes per seed"]
+  Values are shown as percentages. The paper's number is the row's `paper_key` field (default `paper_METRIC`),
+  headed `paper_label`; `metric`'s own columns are headed `value_label`. A row without it shows "n/a" there, and one without an `also` key "n/a" in its column.
+  `labels` heads the `more` and `also` columns (default: their keys)."""
+  labels = labels or {}
+  header = ["table", "row (the paper's label)", paper_label, value_label, "mean (spread)",
+            *[labels.get(key, key) for key in (*more, *also)], "steps", "wall minutes per seed"]
   lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
   for row in table["rows"]:
     values = row[plural(metric)]
@@ -166,8 +169,10 @@ def markdown_table(table: dict, metric: str = "error", also=(), labels=None) -> 
       mean += f" (spread {100 * row[f'spread_{metric}']:.2f})"
     steps = " / ".join(f"{s:,}" for s in sorted(set(row["steps"])))
     minutes = " + ".join(f"{w / 60:.0f}" for w in row["wall_s"])
-    others = "".join(f"{percent(mean_of_present(row.get('also', {}).get(key, [])))} | " for key in also)
-    lines.append(f"| {row.get('table', '')} | {row_label(row)} | {percent(row.get(f'paper_{metric}'))} | "
+    others = "".join(f"{percent(row.get(f'mean_{key}'))} | " for key in more)
+    others += "".join(f"{percent(mean_of_present(row.get('also', {}).get(key, [])))} | " for key in also)
+    paper = percent(row.get(paper_key or f"paper_{metric}"))
+    lines.append(f"| {row.get('table', '')} | {row_label(row)} | {paper} | "
                  f"{' / '.join(percent(v) for v in values)} | {mean} | {others}{steps} | {minutes} |")
   return "\n".join(lines) + "\n"
 
@@ -220,8 +225,10 @@ def write_table(spec: dict, table: dict, out: str, markdown: str = "", curves: s
     plotting.rows_against_steps(table_curves(spec, table), spec.get("metrics", ["error"])[0], curves,
                                 spec.get("curves_title", spec.get("title", "")))
   if markdown:
+    metrics = spec.get("metrics", ["error"])
     io_utils.atomic_write_text(markdown, markdown_table(
-        table, spec.get("metrics", ["error"])[0], spec.get("also", ()), spec.get("also_labels")))
+        table, metrics[0], spec.get("also", ()), spec.get("also_labels"), metrics[1:], spec.get("paper_key", ""),
+        spec.get("paper_label", "paper"), spec.get("value_label", "this suite, per seed")))
 
 
 if __name__ == "__main__":

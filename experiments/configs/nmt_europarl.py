@@ -14,7 +14,7 @@ Sizes: the default is a CPU size (embedding 96, GRU 128, maxout 96, alignment 96
 training pairs, batch 64, 5,000 steps): `benchmarks.profile_nmt_step` put half of a step in the output layer and a
 third in the attention at GRU 256 and 10,000 words, and these sizes run about 1.8x faster, so the four models train
 in a few hours on 2 cores (measured: RNNsearch-50 17.2 BLEU, RNNencdec-50 6.0 on the test set, 97 and 77 minutes;
-README.md). ",paper" is the
+docs/results/translation.md). ",paper" is the
 paper's (620 / 1000 / 500 / 1000, 30,000 words a side, batch 80, Adadelta) for an accelerator.
 """
 

@@ -6,7 +6,7 @@ Run (argument: rnnsearch or rnnencdec; data.path takes any source<TAB>target fil
   python -m experiments.evaluate --workdir=/tmp/cmn_search     # BLEU (sacrebleu zh), BLEU by length, heat maps
 English to French: --config.data.path=../shared/data/tatoeba/eng-fra-5k.tsv --config.data.bleu_tokenize=13a
 Result (cmn-eng, 4,000 steps, 2 CPU cores, beam 10): test BLEU (sacrebleu zh) RNNsearch 30.8, RNNencdec 28.0;
-by source length in README.md.
+by source length in git history (no longer reported: not collected into results/).
 """
 
 from experiments.configs import nmt_dates

@@ -8,7 +8,7 @@ Paper: about 85% of balls caught after 20 million frames. Frames seen = step * b
 Measured here (2 CPU cores, 1,000 evaluation games, sampled / greedy policy) after 20.0 million frames (step
 3,400), seeds 0-4 (--config.seed=N): 98.5% / 100.0%, 97.0% / 95.9%, 98.5% / 100.0%, 97.6% / 94.9%, 95.6% / 98.4%;
 each passed 85% sampled after 10.3 to 11.8 million frames (greedy after 8.8 to 11.8 million).
-Random play catches 8.3%. README.md has the table, the commands and the runs without the entropy bonus (one of five
+Random play catches 8.3%. docs/results/catch.md has the table, the commands and the runs without the entropy bonus (one of five
 collapsed to "always right"), with mean pooling, and before the location baseline was fixed.
 """
 
@@ -23,7 +23,7 @@ def get_config():
                               pooling="max"),  # coarser scales max-pooled: the 1-pixel ball stays 1, not 1/4, 1/16
                  core_size=256, location_std=0.2, baseline_trains_core=True, unroll=1)
   c.reinforce = dict(discount=1.0,
-                     entropy_weight=0.003)  # keeps the action policy from locking into one action (README, Catch)
+                     entropy_weight=0.003)  # keeps the action policy from locking into one action (docs/results/catch.md)
   c.eval_games = 1000
   c.batch_size = 256  # games per update (5,888 frames)
   c.eval_batch_size = 500

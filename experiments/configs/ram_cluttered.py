@@ -9,7 +9,7 @@ Run:
       --config.data.name=mnist_offline
 Paper (NIPS 2014 version, full protocol, test error): 60x60 RAM 6 glimpses 4.08%, 100x100 RAM 8 glimpses 8.11%;
 the other rows are in its Table 2. Measured here (16 paths averaged, config defaults, two seeds): 4.25% and 8.44%;
-see README.md.
+see docs/results/ram.md.
 """
 
 from experiments.configs import base, ram_mnist
@@ -18,7 +18,7 @@ SETTINGS = {60: dict(clutter=4, glimpse_size=12, num_scales=3), 100: dict(clutte
 
 # Training steps of the RAM rows (batch 128), by canvas size. At 60x60 the runs of 20,000 steps ended 1.5 to 2.5
 # points above the paper with their test error still falling; 60,000 took RAM with 6 glimpses from 5.85% to 4.01%
-# (same seed, 16 paths averaged; README.md). At 100x100, 60,000 took RAM with 8 glimpses from 12.09% to 8.03% (same
+# (same seed, 16 paths averaged; docs/results/ram.md). At 100x100, 60,000 took RAM with 8 glimpses from 12.09% to 8.03% (same
 # seed; 8.44% over two seeds, paper 8.11%; about 80 to 105 minutes on 2 CPU cores).
 RAM_STEPS = {60: 60000, 100: 60000}
 
@@ -31,7 +31,7 @@ def baseline_config(kind: str, size: int):
   their training accuracy ended level with their test accuracy, 1.8 to 5.8 points behind the paper's errors; without
   weight decay and with longer runs they close that gap: both get 100,000 steps, which took the translated FC and
   conv nets within 0.4 points of the paper and the 60x60 cluttered FC and conv nets below it (at 100x100 they
-  were run for 100,000 steps too, the conv net also for 40,000; the rows and their commands: README.md,
+  were run for 100,000 steps too, the conv net also for 40,000; the rows and their commands: docs/results/ram.md,
   results/ram_paper_tables.json)."""
   c = base.base_config()
   if kind == "fc":

@@ -6,7 +6,7 @@ optimiser, `use_paper_optimizer`):
       --config.data.name=mnist_offline
   python -m experiments.evaluate --workdir=/tmp/ram_mnist6
 Paper (NIPS 2014 version, full protocol): 6 glimpses 1.12% test error; the other rows are in its Table 1a.
-Measured here: see README.md.
+Measured here: see docs/results/ram.md.
 """
 
 from experiments.configs import base

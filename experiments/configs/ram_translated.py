@@ -5,7 +5,7 @@ The argument after ':' is the number of glimpses (4, 6 or 8), with ",sgd" for th
 (`ram_mnist.use_paper_optimizer`), or "fc"/"conv". Run:
   python -m experiments.train --config=experiments/configs/ram_translated.py:6 --workdir=/tmp/ram_t60_6 \
       --config.data.name=mnist_offline
-Paper: the rows of its Table 1b (NIPS 2014 version, full protocol). Measured here: see README.md.
+Paper: the rows of its Table 1b (NIPS 2014 version, full protocol). Measured here: see docs/results/ram.md.
 """
 
 from experiments.configs import ram_cluttered, ram_mnist

@@ -7,9 +7,9 @@ Run (SST-2 at sentence level, 6,920 / 872 / 1,821; minutes on 2 CPU cores):
   python -m experiments.evaluate --workdir=/tmp/textcls_sst2      # eval.json, word-attention pictures
 MR has no test file: 10-fold cross-validation, one run per fold (--config.data.fold=0..9, folds drawn by
 data.seed). TREC: 6 coarse classes, 5,452 / 500.
-Sizes and budget come from a small search on SST-2's dev set (README.md): embedding/LSTM 64 and AdamW weight
+Sizes and budget come from a small search on SST-2's dev set (docs/results/text_classification.md): embedding/LSTM 64 and AdamW weight
 decay 0.1 each did better there than 128 without decay; the config takes both. Published accuracies with random word vectors (Kim 2014, CNN-rand): MR 76.1, TREC 91.2, SST-2 82.7 (trained on
-phrases as well, which are not here). Measured here: see README.md.
+phrases as well, which are not here). Measured here: see docs/results/text_classification.md.
 """
 
 from experiments.configs import base
@@ -19,7 +19,7 @@ DATASETS = {
     "sst2": dict(train_path=f"{DATA}/sst2/train.tsv", valid_path=f"{DATA}/sst2/dev.tsv",
                  test_path=f"{DATA}/sst2/test.tsv", num_folds=0, steps=700),  # 5 epochs of batch 50
     "mr": dict(train_path=f"{DATA}/mr/all.tsv", valid_path="", test_path="", num_folds=10, steps=1000),
-    # TREC has no dev set: its sizes and budget come from fold 0 of a 10-fold split of its training file (README).
+    # TREC has no dev set: its sizes and budget come from fold 0 of a 10-fold split of its training file (docs/results/text_classification.md).
     "trec": dict(train_path=f"{DATA}/trec/train.tsv", valid_path="", test_path=f"{DATA}/trec/test.tsv",
                  num_folds=0, steps=1500, model=dict(embed_size=128, hidden=128, attention_size=128)),
 }
