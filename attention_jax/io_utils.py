@@ -78,6 +78,17 @@ def _to_builtin(x):
   raise TypeError(f"cannot write {type(x).__name__} as JSON")
 
 
-def read_json(path: str) -> Any:
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
+def read_json(path: str, expected: type = dict) -> Any:
+  """The JSON value in `path`; a file that is not valid UTF-8 JSON, or not of the `expected` type (a dict: the
+  suite's own files are objects), is a UserError naming the file."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    with open(path, encoding="utf-8") as f:
+      value = json.load(f)
+  except (UnicodeDecodeError, ValueError) as e:
+    raise UserError(f"{path} is damaged: not valid JSON ({e}); restore it from a copy, or "
+                    "delete it and start the run again in a new workdir") from None
+  if expected is not None and not isinstance(value, expected):
+    raise UserError(f"{path} is damaged: expected a JSON {'object' if expected is dict else expected.__name__}, "
+                    f"got {type(value).__name__}")
+  return value

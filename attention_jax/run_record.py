@@ -17,6 +17,7 @@ import subprocess
 import time
 
 from attention_jax import io_utils
+from attention_jax.data import notes
 
 FILENAME = "run.json"
 
@@ -65,10 +66,13 @@ class Recorder:
     earlier = io_utils.read_json(self.path) if os.path.exists(self.path) else {}
     self.earlier_s = float(earlier.get("wall_s", 0.0))
     self.fields = {"command": command, "commit": git_commit(repo), "hardware": hardware()}
+    self.first_note = len(notes.RUN)
 
   def update(self, steps: int) -> dict:
     """Writes and returns the record as of now, with `steps` the step the run has reached."""
     rec = self.fields | {"wall_s": round(self.earlier_s + self.clock() - self.started, 1), "steps": int(steps)}
+    if notes.since(self.first_note):  # what reading the data found (skipped lines, overlaps, cut sentences)
+      rec["data_warnings"] = notes.since(self.first_note)
     io_utils.atomic_write_json(self.path, rec)
     return rec
 

@@ -1,6 +1,7 @@
 """What the absl binaries share: quiet library logs, JAX settings from the environment, user errors printed
 without a stack trace."""
 
+import errno
 import logging as pylogging
 import os
 import re
@@ -22,8 +23,17 @@ def configure_jax() -> None:
   logging.get_absl_logger().addFilter(_QuietLibraries())
   n = os.environ.get("ATTENTION_JAX_CPU_DEVICES")
   if n:
+    if not n.strip().isdigit() or int(n) < 1:
+      print(f"error: environment variable ATTENTION_JAX_CPU_DEVICES={n!r}: expected a whole number >= 1 (the CPU "
+            "devices to simulate)", file=sys.stderr)
+      sys.exit(2)
     import jax  # pylint: disable=g-import-not-at-top
     jax.config.update("jax_num_cpu_devices", int(n))
+  tfds_dir = os.environ.get("ATTENTION_JAX_TFDS_DIR")
+  if tfds_dir is not None and not tfds_dir.strip():
+    print("error: environment variable ATTENTION_JAX_TFDS_DIR is set but empty; expected the folder for prepared "
+          "data (or leave it unset for ~/attention_jax_data/tfds)", file=sys.stderr)
+    sys.exit(2)
 
 
 def parse_flags(argv):
@@ -31,7 +41,10 @@ def parse_flags(argv):
   naming the flag, instead of ml_collections' KeyError trace; other flag errors keep absl's own message."""
   from absl import flags  # pylint: disable=g-import-not-at-top
   try:
-    return flags.FLAGS(argv)
+    rest = flags.FLAGS(argv)
+    if "config" in flags.FLAGS and flags.FLAGS["config"].value is not None:
+      flags.FLAGS["config"].value.keys  # pylint: disable=pointless-statement; a file that failed to load says so here
+    return rest
   except (KeyError, AttributeError) as e:
     detail = (str(e.args[0]) if e.args else str(e)).replace("\\", "")
     name = re.search(r"'([^'\n]+)'", detail)
@@ -42,6 +55,11 @@ def parse_flags(argv):
     print(f"error: {flag} names no config field {name!r}" + (f" (did you mean {hint.group(1)!r}?)" if hint else "")
           + "; the config file lists its fields", file=sys.stderr)
     sys.exit(2)
+  except (OSError, SyntaxError, ImportError) as e:  # the config file is missing, unreadable or not Python
+    given = [a for a in argv[1:] if a.startswith("--config=")]
+    detail = f"{e.msg} (line {e.lineno})" if isinstance(e, SyntaxError) else str(e).strip().splitlines()[-1].strip()
+    print(f"error: {given[0] if given else '--config'}: cannot load the config file: {detail}", file=sys.stderr)
+    sys.exit(2)
   except flags.Error as e:
     message = str(e)
     if "Error whilst parsing config file" in message:  # a config file refusing its argument (`ram_mnist.py:6,x`):
@@ -49,6 +67,11 @@ def parse_flags(argv):
       given = [a for a in argv[1:] if a.startswith("--config=")]
       message = f"{given[0] if given else '--config'}: {last.partition(': ')[2] or last}"
     print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+  except Exception as e:  # pylint: disable=broad-except; the config file's own code failed (e.g. a NameError)
+    given = [a for a in argv[1:] if a.startswith("--config=")]
+    print(f"error: {given[0] if given else '--config'}: the config file failed: {type(e).__name__}: {e}",
+          file=sys.stderr)
     sys.exit(2)
 
 
@@ -61,4 +84,10 @@ def run_reporting_user_errors(fn, *args):
     if len(message) > 2000:
       message = message[:2000] + f" ... ({len(message) - 2000} more characters)"
     print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+  except OSError as e:
+    if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+      raise
+    print(f"error: no space left on the device writing {e.filename or 'a file'}; free some space and run the same "
+          "command again (a training run resumes from its newest checkpoint)", file=sys.stderr)
     sys.exit(2)

@@ -48,7 +48,7 @@ def main(argv):
     if distributed.is_primary():  # the processes of a multi-host job share the workdir; the first one holds it
       cli.run_reporting_user_errors(held.enter_context, workdir.exclusive(_WORKDIR.value))
       command = " ".join(["python -m experiments.train"] + [shlex.quote(a) for a in sys.argv[1:]])
-      on_checkpoint = run_record.Recorder(_WORKDIR.value, command, REPO).update
+      on_checkpoint = cli.run_reporting_user_errors(run_record.Recorder, _WORKDIR.value, command, REPO).update
     final = cli.run_reporting_user_errors(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
                                           on_checkpoint)
     if on_checkpoint:

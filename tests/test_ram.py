@@ -360,8 +360,11 @@ def test_ram_eight_devices_equal_one_device_with_per_example_randomness(tmp_path
   for name, parallel, n in (("one", "sharding", 1), ("pmap", "pmap", 8), ("sharding", "sharding", 8)):
     config = tiny_ram_config(parallel=parallel, num_devices=n, num_train_steps=4, checkpoint_every_steps=4)
     params[name] = loop.train_and_evaluate(config, str(tmp_path / name)).params
-  assert helpers.max_abs_diff(params["one"], params["pmap"]) < 1e-5
-  assert helpers.max_abs_diff(params["one"], params["sharding"]) < 1e-5
+  # Adam (3e-3) divides by the gradient's root mean square, so a near-zero gradient entry summed in another order
+  # over 8 devices can move by a few 1e-6 a step (1.3e-5 after 4 steps was seen on an AMD EPYC); a per-example key
+  # drawn differently would move entries by the learning rate, 3e-3, per step.
+  assert helpers.max_abs_diff(params["one"], params["pmap"]) < 5e-5
+  assert helpers.max_abs_diff(params["one"], params["sharding"]) < 5e-5
 
 
 def test_a_short_ram_run_raises_reward(tmp_path):

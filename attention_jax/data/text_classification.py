@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 import tensorflow_datasets as tfds
-from absl import logging
 
+from attention_jax.data import notes
 from attention_jax.data.tfds_utils import all_records, as_text, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError
 from attention_jax.text.vocab import WordVocab
@@ -130,8 +130,8 @@ def encode(vocab: WordVocab, sentences, max_len: int, split: str) -> dict:
     tokens[i, :len(ids)] = ids
     lengths[i] = max(len(ids), 1)
   if cut:
-    logging.warning("%d of the %d %s sentences are longer than data.max_len=%d words and were cut", cut,
-                    len(sentences), split, max_len)
+    notes.warn(f"{cut} of the {len(sentences)} {split} sentences are longer than data.max_len={max_len} words "
+               "and were cut")
   return {"tokens": tokens, "lengths": lengths}
 
 

@@ -8,8 +8,8 @@ import zlib
 
 import numpy as np
 import tensorflow_datasets as tfds
-from absl import logging
 
+from attention_jax.data import notes
 from attention_jax.errors import UserError
 
 
@@ -28,9 +28,14 @@ def prepare(builder):
   with open(os.path.join(folder, ".prepare.lock"), "w", encoding="utf-8") as lock:
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-      if os.path.exists(os.path.join(builder.data_dir, "dataset_info.json")) and not builder.info.splits:
-        return tfds.builder_from_directory(builder.data_dir)  # prepared by another process while we waited
-      builder.download_and_prepare(file_format="array_record")
+      if os.path.exists(os.path.join(builder.data_dir, "dataset_info.json")):
+        notes.repeat(builder.data_dir)
+        if not builder.info.splits:
+          return tfds.builder_from_directory(builder.data_dir)  # prepared by another process while we waited
+        builder.download_and_prepare(file_format="array_record")  # already prepared: reads its info only
+        return builder
+      with notes.preparing(builder.data_dir):
+        builder.download_and_prepare(file_format="array_record")
       return builder
     finally:
       fcntl.flock(lock, fcntl.LOCK_UN)
@@ -92,5 +97,5 @@ def warn_skipped(path: str, bad: dict) -> dict:
   if bad:
     shown = "; ".join(f"{len(v)} with {k} (lines {', '.join(map(str, v[:10]))}{', ...' if len(v) > 10 else ''})"
                       for k, v in bad.items())
-    logging.warning("%s: skipped %d bad lines: %s", path, sum(map(len, bad.values())), shown)
+    notes.warn(f"{path}: skipped {sum(map(len, bad.values()))} bad lines: {shown}")
   return bad

@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 import tensorflow_datasets as tfds
-from absl import logging
 
+from attention_jax.data import notes
 from attention_jax.data.tfds_utils import all_records, as_text, default_tfds_dir, prepare, text_lines, warn_skipped
 from attention_jax.errors import UserError, check_choice
 
@@ -150,7 +150,7 @@ def warn_overlap(train_pairs, held_out: dict) -> dict:
   counts = {split: sum(p in train for p in pairs) for split, pairs in held_out.items()}
   for split, count in counts.items():
     if count:
-      logging.warning("%d of the %d %s pairs also occur in the training file", count, len(held_out[split]), split)
+      notes.warn(f"{count} of the {len(held_out[split])} {split} pairs also occur in the training file")
   return counts
 
 

@@ -5,7 +5,12 @@ so a checkpoint made on 8 devices restores on 1) and ``data`` (the Grain iterato
 a temporary folder and renames it when complete, so a kill mid-save leaves no checkpoint that looks finished.
 """
 
+import contextlib
+import errno
+import logging as pylogging
 import os
+import shutil
+import sys
 import time
 
 import jax
@@ -14,6 +19,47 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from attention_jax.errors import UserError
+
+
+class _OrbaxErrors(pylogging.Filter):
+  """Drops Orbax's ERROR records (their tracebacks) about a save or restore this module reports itself."""
+
+  def filter(self, record):
+    return not ("/orbax/" in record.pathname and record.levelno >= pylogging.ERROR)
+
+
+def _drop_closed_loop_errors(previous):
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(unraisable.exc_value)):
+      previous(unraisable)
+  return hook
+
+
+@contextlib.contextmanager
+def orbax_failures_reported_here():
+  """Within it, Orbax's error logs and the "Event loop is closed" errors its threads leave behind after a failed
+  read or write are not shown: the caller reports the outcome in one line. After a failure (an exception out of
+  the block) they stay quiet for the rest of the process, whose background threads may still log."""
+  quiet = _OrbaxErrors()
+  logging.get_absl_logger().addFilter(quiet)
+  previous = sys.unraisablehook
+  sys.unraisablehook = _drop_closed_loop_errors(previous)
+  failed = False
+  try:
+    yield
+  except BaseException:
+    failed = True
+    raise
+  finally:
+    if not failed:
+      logging.get_absl_logger().removeFilter(quiet)
+      sys.unraisablehook = previous
+
+
+def _no_space(error: BaseException) -> bool:
+  text = str(error)
+  return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "RESOURCE_EXHAUSTED" in text or \
+      "No space left" in text
 
 
 class Checkpointer:
@@ -42,9 +88,30 @@ class Checkpointer:
     if step in self._manager.all_steps():
       return False  # e.g. a signal arrives right after the periodic save of the same step
     args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state))
-    saved = self._manager.save(step, args=args, force=force)
-    self._manager.wait_until_finished()
+    try:
+      with orbax_failures_reported_here():
+        saved = self._manager.save(step, args=args, force=force)
+        self._manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except
+      self._remove_unfinished(step)
+      if _no_space(e):
+        newest = max([s for s in self.all_steps() if s != step], default=None)
+        raise UserError(f"no space left on the device to save checkpoint {step} in {self.directory} (its partial "
+                        f"folder was removed); free some space and run the same command again, to resume from "
+                        + (f"checkpoint {newest}" if newest is not None else "step 0")) from None
+      raise
     return saved
+
+  def _remove_unfinished(self, step: int) -> None:
+    """Removes what a failed save of `step` left: Orbax's temporary folder (and a folder the save had renamed)."""
+    try:
+      with orbax_failures_reported_here():
+        self._manager.wait_until_finished()  # its background threads may still be writing there
+    except Exception:  # pylint: disable=broad-except
+      pass
+    for name in os.listdir(self.directory) if os.path.isdir(self.directory) else ():
+      if name.startswith(f"{step}.") and "tmp" in name:
+        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
   def restore(self, step: int, like_state):
     """Restores (state, data_state) of `step`, with the state's structure and dtypes taken from `like_state`.
@@ -69,17 +136,27 @@ class Checkpointer:
     A checkpoint that fails to restore (truncated or half-deleted files) is moved to `checkpoints_broken/` with a
     warning, and the next older one is tried, so one bad save never ends a run.
     """
+    self.damaged = []
     for step in reversed(self.all_steps()):
       try:
-        state, data_state = self.restore(step, like_state)
+        with orbax_failures_reported_here():
+          state, data_state = self.restore(step, like_state)
         return step, state, data_state
       except UserError:
         raise
       except Exception as e:  # pylint: disable=broad-except
         moved = self._move_aside(step)
-        logging.warning("checkpoint %d is broken (%s: %s); moved it to %s and falling back to an older one",
-                        step, type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "", moved)
+        self.damaged.append(step)
+        logging.warning("checkpoint %d is damaged (%s: %s); moved it to %s, trying an older one", step,
+                        type(e).__name__, str(e).splitlines()[0][:160] if str(e) else "", moved)
     return 0, None, None
+
+  def damaged_note(self) -> str:
+    """After `restore_newest` found nothing: why (every checkpoint damaged, and where they went), or ''."""
+    if not getattr(self, "damaged", None):
+      return ""
+    return (f"every checkpoint in {self.directory} was damaged (steps {', '.join(map(str, sorted(self.damaged)))}; "
+            f"moved to {os.path.join(self.workdir, 'checkpoints_broken')})")
 
   def _differs_in_structure(self, step: int, like_state) -> bool:
     """True if the checkpoint's recorded array shapes differ from `like_state`'s (readable metadata only)."""

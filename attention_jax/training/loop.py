@@ -22,9 +22,9 @@ from absl import logging
 
 from attention_jax import distributed, io_utils, random_streams, tasks
 from attention_jax.data import pipeline
-from attention_jax.errors import UserError, check_positive
-from attention_jax.training import checkpoint, evaluators, metrics, optim, parallel, state as state_lib
-from attention_jax.training.workdir import (ADDED_FIELDS, RESUMABLE_FIELDS, check_same_experiment,  # noqa: F401
+from attention_jax.errors import UserError
+from attention_jax.training import checkpoint, config_checks, evaluators, metrics, optim, parallel, state as state_lib
+from attention_jax.training.workdir import (ADDED_FIELDS, RESUMABLE_FIELDS, check_inputs, check_same_experiment,  # noqa: F401
                                             flat_fields, load_config, prepare_workdir)
 
 def make_train_step(task, tx, schedule, global_batch: int, axis_name, num_shards: int):
@@ -70,9 +70,7 @@ def evaluate_split(task, par, eval_step, params_on_device, split: str, resident)
 
 
 def validate(config) -> None:
-  for field in ("batch_size", "eval_batch_size", "num_train_steps", "log_every_steps", "eval_every_steps",
-                "checkpoint_every_steps", "keep_checkpoints"):
-    check_positive(field, config[field])
+  config_checks.check_fields(config)
   if config.get("select_by") and config.get("eval_split", "test") == "test":
     raise UserError(f"config field select_by={config.select_by!r} would choose the checkpoint on the test set; set "
                     f"eval_split='valid' (and the data's validation split) to select on held-out training data")
@@ -191,6 +189,8 @@ def start_run(config, workdir: str) -> "Trainer":
   validate(config)
   prepare_workdir(workdir)
   check_same_experiment(config, workdir)
+  if distributed.is_primary():
+    check_inputs(config, workdir)
   trainer = build_trainer(config)
   if distributed.is_primary():  # in a multi-process job only process 0 writes files besides checkpoints
     io_utils.atomic_write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
@@ -202,6 +202,8 @@ def restore_or_create(trainer: "Trainer", ckpt, data_iter):
   or a fresh state at step 0."""
   start, restored, data_state = ckpt.restore_newest(trainer.abstract_state())
   if not start:
+    if ckpt.damaged_note():
+      logging.warning("%s: starting over from step 0", ckpt.damaged_note())
     return 0, trainer.create_state()
   data_iter.set_state(data_state)
   logging.info("resuming at step %d", start)
@@ -277,14 +279,8 @@ def _selected_checkpoint(workdir: str, config, trainer):
   return step, host_state
 
 
-def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None,
-                        which: str = "selected") -> dict:
-  """Evaluates a checkpoint of `workdir` on `split`; writes eval.json and plots. The checkpoint is `step`, or
-  (`which="selected"`) the one the run selected by its validation metric (config.select_by) where it has one,
-  else the newest."""
-  config = load_config(workdir)
-  trainer = build_trainer(config)
-  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+def _checkpoint_to_evaluate(workdir: str, config, trainer, ckpt, step, which: str):
+  """(step, host state, the step selected on validation or 0) of the checkpoint `evaluate_checkpoint` reads."""
   selected_step, host_state = (_selected_checkpoint(workdir, config, trainer) if step is None and which == "selected"
                                else (0, None))
   if selected_step:
@@ -294,11 +290,34 @@ def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = No
   elif step not in ckpt.all_steps():
     raise UserError(f"--step={step} is not a checkpoint of {workdir}; it has {ckpt.all_steps()}")
   else:
-    host_state, _ = ckpt.restore(step, trainer.abstract_state())
+    with checkpoint.orbax_failures_reported_here():
+      try:
+        host_state, _ = ckpt.restore(step, trainer.abstract_state())
+      except UserError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except
+        raise UserError(f"--step={step}: checkpoint {step} of {workdir} is damaged and cannot be read "
+                        f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
   if not step:
+    if ckpt.damaged_note():
+      raise UserError(f"--workdir={workdir}: nothing to evaluate: {ckpt.damaged_note()}")
     raise UserError(f"--workdir={workdir} holds no checkpoint yet; train first with experiments.train")
-  newest = int(ckpt.latest_step() or 0)
-  ckpt.close()
+  return step, host_state, selected_step
+
+
+def evaluate_checkpoint(workdir: str, split: str = "test", step: int | None = None,
+                        which: str = "selected") -> dict:
+  """Evaluates a checkpoint of `workdir` on `split`; writes eval.json and plots. The checkpoint is `step`, or
+  (`which="selected"`) the one the run selected by its validation metric (config.select_by) where it has one,
+  else the newest."""
+  config = load_config(workdir)
+  trainer = build_trainer(config)
+  ckpt = checkpoint.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  try:
+    step, host_state, selected_step = _checkpoint_to_evaluate(workdir, config, trainer, ckpt, step, which)
+    newest = int(ckpt.latest_step() or 0)
+  finally:
+    ckpt.close()
   chosen = evaluators.pick(trainer.task, config.get("evals", ()))
   result = {"step": int(step), "split": split}
   if selected_step:

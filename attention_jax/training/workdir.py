@@ -3,6 +3,7 @@
 import contextlib
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ import tempfile
 from absl import logging
 import ml_collections
 
-from attention_jax import config_layout
+from attention_jax import config_layout, io_utils
 from attention_jax.errors import UserError
 
 # Fields that may differ when a run resumes in an existing workdir (they change how long or how visibly it runs,
@@ -66,8 +67,7 @@ def check_same_experiment(config, workdir: str) -> None:
   path = os.path.join(workdir, "config.json")
   if not os.path.exists(path):
     return
-  with open(path, encoding="utf-8") as f:
-    old = flat_fields(upgrade(json.load(f)))
+  old = flat_fields(upgrade(io_utils.read_json(path)))
   new = flat_fields(json.loads(config.to_json_best_effort()))
   old = {k: v for k, v in ADDED_FIELDS.items() if k in new} | old
   differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS)
@@ -82,7 +82,7 @@ def check_same_experiment(config, workdir: str) -> None:
                     f"or rerun with the config that made it (all its fields are in {path})")
 
 
-STARTED_RUN_FILES = ("config.json", "metrics.jsonl", "run.json", "eval.json", "tensorboard", "plots",
+STARTED_RUN_FILES = ("config.json", "metrics.jsonl", "run.json", "eval.json", "inputs.json", "tensorboard", "plots",
                      "checkpoints", "checkpoint_selected")
 
 
@@ -109,8 +109,7 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
   path = os.path.join(workdir, "config.json")
   if not os.path.exists(path):
     raise UserError(f"--workdir={workdir} holds no config.json; expected the workdir of a training run")
-  with open(path, encoding="utf-8") as f:
-    return ml_collections.ConfigDict(upgrade(json.load(f)))
+  return ml_collections.ConfigDict(upgrade(io_utils.read_json(path)))
 
 
 def prepare_workdir(workdir: str) -> None:
@@ -157,3 +156,50 @@ def in_use(workdir: str) -> bool:
       return True
     fcntl.flock(f, fcntl.LOCK_UN)
     return False
+
+
+INPUTS_FILE = "inputs.json"
+INPUT_FIELDS = ("data.path", "data.train_path", "data.valid_path", "data.test_path")
+MNIST_FILES_PROTOCOLS = ("mnist", "mnist_offline")  # the data.name values that read data.mnist_dir
+
+
+def input_files(config) -> list:
+  """The absolute paths of the data files a run of `config` reads: the files its path fields name, and the files
+  of data.mnist_dir under the protocols that read it."""
+  data = config.get("data", {})
+  paths = [data.get(field.split(".", 1)[1], "") for field in INPUT_FIELDS]
+  paths = [os.path.abspath(os.path.expanduser(p)) for p in paths if p and os.path.isfile(os.path.expanduser(p))]
+  folder = os.path.expanduser(data.get("mnist_dir", "") or "")
+  if data.get("name") in MNIST_FILES_PROTOCOLS and folder and os.path.isdir(folder):
+    paths += [os.path.abspath(os.path.join(folder, n)) for n in sorted(os.listdir(folder))
+              if os.path.isfile(os.path.join(folder, n))]
+  return sorted(set(paths))
+
+
+def fingerprint(path: str) -> dict:
+  """{size, sha256} of a file's bytes."""
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def check_inputs(config, workdir: str) -> None:
+  """Refuses to resume a run whose data files changed since it started (WORKDIR/inputs.json records each file's
+  size and SHA-256 when the run starts); otherwise records them. A workdir with no checkpoint has nothing to
+  protect: its record is written anew."""
+  path = os.path.join(workdir, INPUTS_FILE)
+  now = {p: fingerprint(p) for p in input_files(config)}
+  if os.path.exists(path) and holds_checkpoint(workdir):
+    for name, was in io_utils.read_json(path).items():
+      if name not in now and os.path.exists(name):
+        now[name] = fingerprint(name)
+      if name not in now:
+        raise UserError(f"{name}: this run read it and it is gone; restore it, or pass a new --workdir")
+      if now[name] != was:
+        raise UserError(f"{name} changed since this run started in {workdir} (size {was.get('size')} -> "
+                        f"{now[name]['size']} bytes, sha256 {str(was.get('sha256'))[:12]} -> "
+                        f"{now[name]['sha256'][:12]}); its checkpoints were trained on the old contents: restore the "
+                        "file, or pass a new --workdir to train on the new one")
+  io_utils.atomic_write_json(path, now)

@@ -9,10 +9,11 @@ Offline protocol:
 Result: see docs/results/ram.md (results/mnist_baselines.json) (offline protocol; target >= 97% test accuracy).
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
 
 
-def get_config():
+def get_config(arg=None):
+  arguments.no_argument(arg)
   c = base.base_config()
   c.model = dict(name="conv", filters=16, kernel_size=10, stride=5, hidden=256)
   c.num_train_steps = 4000

@@ -9,10 +9,11 @@ Result: see docs/results/ram.md (results/mnist_baselines.json) (offline protocol
 64-unit variant: --config.model.hidden=64
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
 
 
-def get_config():
+def get_config(arg=None):
+  arguments.no_argument(arg)
   c = base.base_config()
   c.model = dict(name="fc", hidden=256, num_layers=2)
   c.num_train_steps = 4000

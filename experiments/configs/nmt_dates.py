@@ -7,7 +7,10 @@ Result (3,000 steps, 2 CPU cores): RNNsearch 100.0% exact match, 98.1% alignment
 match (a quick check, not collected into results/; target: RNNsearch >= 99% exact match, >= 95% alignment accuracy).
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
+
+MODELS = ("rnnsearch", "rnnencdec")
+FORMS = "'rnnsearch' or 'rnnencdec'"
 
 
 def model_config(name: str, embed: int, hidden: int, maxout: int, alignment: int):
@@ -40,8 +43,12 @@ def use_paper_optimizer(c) -> None:
                      clip_norm=1.0)
 
 
+def read_model(arg: str) -> str:
+  return arguments.choice(arg or "rnnsearch", "model", MODELS)
+
+
 def get_config(arg: str = "rnnsearch"):
-  c = translation_config(arg)
+  c = translation_config(arguments.parse(arg, FORMS, read_model))
   c.data.name = "dates"
   c.data.seed = 0
   c.data.sizes = (20000, 1000, 1000)

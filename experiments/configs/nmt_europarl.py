@@ -18,14 +18,24 @@ docs/results/translation.md). ",paper" is the
 paper's (620 / 1000 / 500 / 1000, 30,000 words a side, batch 80, Adadelta) for an accelerator.
 """
 
-from experiments.configs import nmt_dates
+from experiments.configs import arguments, nmt_dates
+
+FORMS = ("'MODEL', 'MODEL,LIMIT' or 'MODEL,LIMIT,paper': MODEL 'rnnsearch' or 'rnnencdec', LIMIT the training "
+         "length limit in words, 1 to 1000 (default 50), ',paper' the paper's sizes (e.g. 'rnnsearch,30')")
+
+
+def read_argument(arg: str) -> tuple:
+  model, *rest = (arg or "rnnsearch").split(",")
+  limit = arguments.number(rest[0], "length limit", range(1, 1001)) if rest else 50
+  if rest[1:] not in ([], ["paper"]):
+    raise ValueError(f"the option after the limit must be 'paper', not {','.join(rest[1:])!r}")
+  return nmt_dates.read_model(model), limit, rest[1:] == ["paper"]
 
 EUROPARL = "../shared/data/europarl-en-it"
 
 
 def get_config(arg: str = "rnnsearch,50"):
-  parts = arg.split(",")
-  model, limit, paper = parts[0], int(parts[1]) if len(parts) > 1 else 50, "paper" in parts[2:]
+  model, limit, paper = arguments.parse(arg, FORMS, read_argument)
   c = nmt_dates.translation_config(model)
   if paper:
     c.model = nmt_dates.model_config(model, 620, 1000, 500, 1000)

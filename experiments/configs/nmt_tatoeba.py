@@ -9,12 +9,13 @@ Result (cmn-eng, 4,000 steps, 2 CPU cores, beam 10): test BLEU (sacrebleu zh) RN
 by source length in git history (no longer reported: not collected into results/).
 """
 
-from experiments.configs import nmt_dates
+from experiments.configs import arguments, nmt_dates
 
 
 def get_config(arg: str = "rnnsearch"):
-  c = nmt_dates.translation_config(arg)
-  c.model = nmt_dates.model_config(arg or "rnnsearch", 128, 256, 128, 128)
+  model = arguments.parse(arg, nmt_dates.FORMS, nmt_dates.read_model)
+  c = nmt_dates.translation_config(model)
+  c.model = nmt_dates.model_config(model, 128, 256, 128, 128)
   c.data.name = "tsv"
   c.data.path = "../shared/data/tatoeba/cmn-eng.tsv"
   c.data.seed = 0

@@ -10,12 +10,20 @@ vocabularies, batch 80, Adadelta (eps 1e-6, rho 0.95), gradient-norm clip 1, sen
 RNNencdec-50 17.82. No run of this config was made here (no WMT'14 data or accelerator on the test machines).
 """
 
-from experiments.configs import nmt_dates
+from experiments.configs import arguments, nmt_dates
+
+FORMS = "'MODEL' or 'MODEL,paper', MODEL 'rnnsearch' or 'rnnencdec' (',paper': the paper's sizes)"
+
+
+def read_argument(arg: str) -> tuple:
+  name, *options = (arg or "rnnsearch").split(",")
+  if options not in ([], ["paper"]):
+    raise ValueError(f"the option after the model must be 'paper', not {','.join(options)!r}")
+  return nmt_dates.read_model(name), options == ["paper"]
 
 
 def get_config(arg: str = "rnnsearch"):
-  parts = (arg or "rnnsearch").split(",")
-  name, paper = parts[0], "paper" in parts[1:]
+  name, paper = arguments.parse(arg, FORMS, read_argument)
   c = nmt_dates.translation_config(name)
   c.data.name = "wmt14"
   c.data.tokenizer = "sentencepiece"

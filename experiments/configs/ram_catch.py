@@ -12,10 +12,11 @@ Random play catches 8.3%. docs/results/catch.md has the table, the commands and 
 collapsed to "always right"), with mean pooling, and before the location baseline was fixed.
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
 
 
-def get_config():
+def get_config(arg=None):
+  arguments.no_argument(arg)
   c = base.base_config()
   c.task = "catch"
   c.model = dict(name="catch_agent",

@@ -12,7 +12,7 @@ the other rows are in its Table 2. Measured here (16 paths averaged, config defa
 see docs/results/ram.md.
 """
 
-from experiments.configs import base, ram_mnist
+from experiments.configs import arguments, base, ram_mnist
 
 SETTINGS = {60: dict(clutter=4, glimpse_size=12, num_scales=3), 100: dict(clutter=8, glimpse_size=12, num_scales=4)}
 
@@ -49,9 +49,23 @@ def baseline_config(kind: str, size: int):
   return c
 
 
+FORMS = ("'SIZE,N' with SIZE 60 or 100 and N glimpses from 1 to 8 (e.g. '60,6'), 'SIZE,random', 'SIZE,fc' or "
+         "'SIZE,conv', and ',sgd' after a RAM row (e.g. '60,6,sgd')")
+
+
+def read_argument(arg: str) -> tuple:
+  parts = arg.split(",")
+  if len(parts) < 2:
+    raise ValueError("it needs the canvas size and the row, separated by a comma")
+  size = arguments.number(parts[0], "canvas size", SETTINGS)
+  what = parts[1] if parts[1] in ("fc", "conv", "random") else str(arguments.number(parts[1], "row", range(1, 9)))
+  if what in ("fc", "conv") and parts[2:]:
+    raise ValueError(f"the baselines take no options ({','.join(parts[2:])!r})")
+  return size, what, ram_mnist.read_options(parts[2:])
+
+
 def get_config(arg="60,6"):
-  size_text, what, *options = arg.split(",")
-  size = int(size_text)
+  size, what, options = arguments.parse(arg, FORMS, read_argument)
   setting = SETTINGS[size]
   if what in ("fc", "conv"):
     c = baseline_config(what, size)

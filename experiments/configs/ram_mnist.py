@@ -9,7 +9,7 @@ Paper (NIPS 2014 version, full protocol): 6 glimpses 1.12% test error; the other
 Measured here: see docs/results/ram.md.
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
 
 
 def ram_model(num_glimpses=6, glimpse_size=8, num_scales=1, random_glimpses=False):
@@ -55,16 +55,28 @@ def use_paper_optimizer(c) -> None:
                      warmup_steps=0, clip_norm=5.0)
 
 
+def read_options(options) -> tuple:
+  """The options after a RAM row's glimpses: nothing (Adam) or 'sgd' (the paper's optimiser)."""
+  if len(options) > 1 or any(o != "sgd" for o in options):
+    raise ValueError(f"the options after the glimpses must be nothing or 'sgd', not {','.join(options)!r}")
+  return tuple(options)
+
+
 def with_optimizer(c, options):
   """The config with the optimiser its argument's options name ("sgd": the paper's; none: Adam)."""
-  unknown = [o for o in options if o != "sgd"]
-  if unknown:
-    raise ValueError(f"unknown config option {unknown[0]!r}; expected 'sgd' (the paper's optimiser) or nothing")
   if "sgd" in options:
     use_paper_optimizer(c)
   return c
 
 
-def get_config(arg="6"):
+FORMS = "'N' or 'N,sgd', N glimpses from 1 to 7 (e.g. '6'; '6,sgd' trains with the paper's optimiser)"
+
+
+def read_argument(arg: str) -> tuple:
   glimpses, *options = arg.split(",")
-  return with_optimizer(ram_config(ram_model(num_glimpses=int(glimpses))), options)
+  return arguments.number(glimpses, "glimpses", range(1, 8)), read_options(options)
+
+
+def get_config(arg="6"):
+  glimpses, options = arguments.parse(arg, FORMS, read_argument)
+  return with_optimizer(ram_config(ram_model(num_glimpses=glimpses)), options)

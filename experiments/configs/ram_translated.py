@@ -8,11 +8,23 @@ The argument after ':' is the number of glimpses (4, 6 or 8), with ",sgd" for th
 Paper: the rows of its Table 1b (NIPS 2014 version, full protocol). Measured here: see docs/results/ram.md.
 """
 
-from experiments.configs import ram_cluttered, ram_mnist
+from experiments.configs import arguments, ram_cluttered, ram_mnist
+
+
+FORMS = "'N' glimpses from 1 to 8 (e.g. '6'; '6,sgd' with the paper's optimiser), 'fc' or 'conv'"
+
+
+def read_argument(arg: str) -> tuple:
+  what, *options = arg.split(",")
+  if what in ("fc", "conv"):
+    if options:
+      raise ValueError(f"the baselines take no options ({','.join(options)!r})")
+    return what, ()
+  return str(arguments.number(what, "glimpses", range(1, 9))), ram_mnist.read_options(options)
 
 
 def get_config(arg="6"):
-  what, *options = arg.split(",")
+  what, options = arguments.parse(arg, FORMS, read_argument)
   if what in ("fc", "conv"):
     c = ram_cluttered.baseline_config(what, 60)
   else:

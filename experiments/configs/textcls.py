@@ -12,7 +12,7 @@ decay 0.1 each did better there than 128 without decay; the config takes both. P
 phrases as well, which are not here). Measured here: see docs/results/text_classification.md.
 """
 
-from experiments.configs import base
+from experiments.configs import arguments, base
 
 DATA = "../shared/data/textcls"
 DATASETS = {
@@ -25,8 +25,20 @@ DATASETS = {
 }
 
 
+FORMS = ("'DATASET' or 'DATASET,MODEL': DATASET 'sst2', 'mr' or 'trec'; MODEL a pooling ('attention', the "
+         "default, 'last', 'mean', 'max') or 'cnn' (Kim 2014's CNN-rand)")
+
+
+def read_argument(arg: str) -> tuple:
+  name, *rest = arg.split(",")
+  if len(rest) > 1:
+    raise ValueError("it has more than two parts")
+  pooling = arguments.choice(rest[0], "model", ("attention", "last", "mean", "max", "cnn")) if rest else ""
+  return arguments.choice(name, "dataset", DATASETS), pooling
+
+
 def get_config(arg: str = "sst2"):
-  name, _, pooling = arg.partition(",")
+  name, pooling = arguments.parse(arg, FORMS, read_argument)
   preset = dict(DATASETS[name])
   c = base.base_config()
   c.task = "text_classification"
