@@ -196,8 +196,8 @@ def test_fixed_glimpse_reference_equals_a_numpy_replay_of_the_ball():
 
 @pytest.mark.parametrize("field,value,message", [
     ("model.glimpse.pooling", "median", "model.glimpse.pooling='median' is not known; expected one of"),
-    ("reinforce.discount", 0.0, r"reinforce.discount=0.0 must lie in \(0, 1\]"),
-    ("reinforce.entropy_weight", -0.1, "reinforce.entropy_weight=-0.1 must be >= 0"),
+    ("reinforce.discount", 0.0, r"reinforce.discount=0.0 is out of range; expected a number in \(0, 1\]"),
+    ("reinforce.entropy_weight", -0.1, r"reinforce.entropy_weight=-0.1 is out of range; expected a number in \[0, inf\)"),
     ("model.glimpse.size", 30, "model.glimpse.size=30 is larger than the image \\(24x24\\)"),
     ("model.entropy_weight", 0.1, "model.entropy_weight moved to reinforce.entropy_weight"),
 ])

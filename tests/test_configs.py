@@ -55,7 +55,7 @@ def test_ram_rows_take_the_papers_optimizer_as_one_option(module, arg):
   assert (sgd.optimizer.name, sgd.optimizer.momentum, sgd.batch_size) == ("sgd", 0.9, 20)  # Mnih et al., 4.1
   assert sgd.num_train_steps * sgd.batch_size == adam.num_train_steps * adam.batch_size  # as many images
   assert sgd.model == adam.model and sgd.data == adam.data and sgd.reinforce == adam.reinforce
-  with pytest.raises(ValueError, match="unknown config option 'adam'"):
+  with pytest.raises(ValueError, match="the options after the glimpses must be nothing or 'sgd', not 'adam'"):
     module.get_config(arg + ",adam")
 
 

@@ -103,7 +103,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_pa
     ({"optimizer.name": "lamb"}, r"optimizer.name='lamb' is not known; expected one of: adadelta, adam, sgd"),
     ({"data.name": "cifar"}, r"data.name='cifar' is not known"),
     ({"task": "chess"}, r"task='chess' is not known"),
-    ({"num_train_steps": 0}, r"num_train_steps=0 must be positive"),
+    ({"num_train_steps": 0}, r"num_train_steps=0 must be an integer >= 1"),
     ({"num_devices": 9}, r"num_devices=9 is out of range"),
 ])
 def test_bad_config_values_get_clear_errors(tmp_path, overrides, message):
