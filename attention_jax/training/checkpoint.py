@@ -72,6 +72,7 @@ class Checkpointer:
     self._options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=every_steps, create=True,
                                                  enable_async_checkpointing=False, cleanup_tmp_directories=True)
     self._manager = self._open()
+    self._closed = False  # after a failed save (`_remove_unfinished`)
 
   def _open(self):
     handlers = {"state": ocp.StandardCheckpointHandler(), "data": ocp.JsonCheckpointHandler()}
@@ -103,15 +104,22 @@ class Checkpointer:
     return saved
 
   def _remove_unfinished(self, step: int) -> None:
-    """Removes what a failed save of `step` left: Orbax's temporary folder (and a folder the save had renamed)."""
+    """Removes what a failed save of `step` left: Orbax's temporary folder. The manager is closed first (its
+    threads may still be writing there), and stays closed: the run ends with the failure."""
     try:
       with orbax_failures_reported_here():
-        self._manager.wait_until_finished()  # its background threads may still be writing there
+        self._manager.close()
     except Exception:  # pylint: disable=broad-except
       pass
-    for name in os.listdir(self.directory) if os.path.isdir(self.directory) else ():
-      if name.startswith(f"{step}.") and "tmp" in name:
+    self._closed = True
+    for _ in range(50):  # a thread the close did not join may still create files in it for a moment
+      left = [n for n in (os.listdir(self.directory) if os.path.isdir(self.directory) else ())
+              if n.startswith(f"{step}.") and "tmp" in n]
+      if not left:
+        return
+      for name in left:
         shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+      time.sleep(0.1)
 
   def restore(self, step: int, like_state):
     """Restores (state, data_state) of `step`, with the state's structure and dtypes taken from `like_state`.
@@ -176,7 +184,8 @@ class Checkpointer:
     return target
 
   def close(self):
-    self._manager.close()
+    if not self._closed:
+      self._manager.close()
 
 
 SELECTED_DIR = "checkpoint_selected"  # the one checkpoint with the best validation metric (`SelectedCheckpoint`)
