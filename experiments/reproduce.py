@@ -49,6 +49,8 @@ def define_flags() -> None:
   flags.DEFINE_float("poll_s", 30.0, "Seconds between progress lines.")
   flags.DEFINE_bool("dry_run", False, "Print each run's state and commands; run nothing.")
   flags.DEFINE_bool("collect", True, "Collect the table once every run of the spec is finished.")
+  flags.DEFINE_bool("partial", False, "Collect the rows whose runs are all finished even while others are not "
+                    "(the table lists the rest under 'unfinished_rows'); rows and models otherwise all wait.")
   flags.DEFINE_string("out", "", "The table to write (default ROOT/NAME.json, NAME.md beside it).")
   flags.DEFINE_string("curves", "", "Also draw the headline rows' test curves to this PNG.")
   flags.DEFINE_string("previous", "", "A table collected before: rows whose workdirs are gone keep its "
@@ -238,6 +240,16 @@ def selected_runs(spec: dict, root: str, rows, seeds) -> list:
   return found
 
 
+def finished_rows(spec: dict, root: str) -> dict:
+  """The spec with only the rows whose runs have all finished; the others' ids under "unfinished_rows"."""
+  from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
+  done = lambda row: all(finished(specs.workdir(root, row["id"], s)) for s in row.get("seeds", [0]))
+  rows = [row for row in spec["rows"] if done(row)]
+  if not rows:
+    raise UserError("--partial: no row of --spec has all its runs finished yet")
+  return spec | {"rows": rows, "unfinished_rows": sorted({row["id"] for row in spec["rows"] if not done(row)})}
+
+
 def collect_table(spec: dict, spec_path: str, root: str, out: str, curves: str, previous: str) -> str:
   """Writes the table (JSON, and its Markdown beside it) with the repo's collectors; returns its path."""
   from experiments import collect_results, collect_translation  # pylint: disable=g-import-not-at-top
@@ -249,6 +261,8 @@ def collect_table(spec: dict, spec_path: str, root: str, out: str, curves: str, 
     return out
   table = collect_results.collect(spec, root, collect_results.read_previous(previous) if previous else None,
                                   previous)
+  if spec.get("unfinished_rows"):
+    table["unfinished_rows"] = spec["unfinished_rows"]
   collect_results.write_table(spec, table, out, out.removesuffix(".json") + ".md", curves)
   return out
 
@@ -275,7 +289,9 @@ def main(argv):
     stop_running(running, flags.FLAGS.executor)
     sys.exit(128 + signum)
   missing = [run.name for run in specs.runs(spec, flags.FLAGS.root) if not finished(run.workdir)]
-  if flags.FLAGS.collect and (not missing or flags.FLAGS.previous):
+  if flags.FLAGS.partial and missing and "rows" in spec:
+    spec = finished_rows(spec, flags.FLAGS.root)
+  if flags.FLAGS.collect and (not missing or flags.FLAGS.previous or flags.FLAGS.partial):
     out = cli.run_reporting_user_errors(collect_table, spec, flags.FLAGS.spec, flags.FLAGS.root, flags.FLAGS.out, flags.FLAGS.curves,
                                         flags.FLAGS.previous)
     print(f"reproduce: wrote {out}", file=sys.stderr)

@@ -118,3 +118,23 @@ def test_the_slurm_path_writes_the_job_script_sbatch_would_get(tmp_path, monkeyp
   assert submitted.function is reproduce.run_job
   assert submitted.args == ((run.train, run.evaluate), str(tmp_path / "fc_s0.log"))
   assert run.train[:4] == ("python", "-m", "experiments.train", "--config=experiments/configs/mnist_fc.py")
+
+
+def _fake_finished_run(work, steps=8):
+  os.makedirs(work)
+  for name, value in (("config.json", {"num_train_steps": steps}), ("run.json", {"steps": steps}),
+                      ("eval.json", {"error": 0.1})):
+    with open(os.path.join(work, name), "w", encoding="utf-8") as f:
+      json.dump(value, f)
+
+
+def test_partial_collection_keeps_the_rows_whose_runs_all_finished(tmp_path):
+  spec, _ = _spec(tmp_path)
+  root = tmp_path / "runs"
+  for seed in (0, 1):
+    _fake_finished_run(specs.workdir(str(root), "fc", seed))
+  _fake_finished_run(specs.workdir(str(root), "conv", 0))  # seed 1 of conv has not run
+  partial = reproduce.finished_rows(spec, str(root))
+  assert [row["id"] for row in partial["rows"]] == ["fc"] and partial["unfinished_rows"] == ["conv"]
+  with pytest.raises(UserError, match="no row of --spec has all its runs finished"):
+    reproduce.finished_rows(spec, str(tmp_path / "empty"))
