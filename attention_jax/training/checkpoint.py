@@ -73,6 +73,7 @@ class Checkpointer:
                                                  enable_async_checkpointing=False, cleanup_tmp_directories=True)
     self._manager = self._open()
     self._closed = False  # after a failed save (`_remove_unfinished`)
+    self.damaged = []  # the steps `restore_newest` found damaged and moved aside
 
   def _open(self):
     handlers = {"state": ocp.StandardCheckpointHandler(), "data": ocp.JsonCheckpointHandler()}
@@ -161,7 +162,7 @@ class Checkpointer:
 
   def damaged_note(self) -> str:
     """After `restore_newest` found nothing: why (every checkpoint damaged, and where they went), or ''."""
-    if not getattr(self, "damaged", None):
+    if not self.damaged:
       return ""
     return (f"every checkpoint in {self.directory} was damaged (steps {', '.join(map(str, sorted(self.damaged)))}; "
             f"moved to {os.path.join(self.workdir, 'checkpoints_broken')})")
