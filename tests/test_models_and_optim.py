@@ -167,9 +167,13 @@ def test_config_json_from_before_the_registry_is_upgraded_to_todays_layout():
                                           location_hidden=128, glimpse_output=256, core="rnn", core_size=256,
                                           location_std=0.17, tanh_mean=True, random_glimpses=False, num_samples=1,
                                           eval_samples=4, reinforce_weight=1.0, unroll=6)}
+  # Today's config with the defaults of that day (before the searched recipe of issue 34).
   new = ram_mnist.get_config("6").to_dict()
+  new["model"].update(location_std=0.17, location_net_hidden=0)
+  new["reinforce"]["eval_samples"] = 4
   upgraded = workdir.upgrade(old_ram)
-  # Fields added since then are absent from the old file and take their ADDED_FIELDS default when the run loads.
+  # Fields added since then are absent from the old file and take their ADDED_FIELDS default when the run loads:
+  # the value the old run had.
   added = {k.split(".")[-1] for k in workdir.ADDED_FIELDS if k.startswith("model.")}
   assert upgraded["model"] == {k: v for k, v in new["model"].items() if k != "glimpse" and k not in added} | {
       "glimpse": {k: v for k, v in new["model"]["glimpse"].items() if k not in added}}
