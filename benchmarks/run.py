@@ -81,7 +81,6 @@ def _glimpse_ms(config, images: int, paths: int, glimpses: int = 0) -> float:
   config's size: all `glimpses` (default: the model's T) glimpses of `paths` paths per image, jitted, median ms of
   5 calls after compilation. With `glimpse_tables` (December 2026 on) the tables are built once per image and
   shared; before, each path's copy of the image was padded and cropped."""
-  import inspect  # pylint: disable=g-import-not-at-top
   import statistics  # pylint: disable=g-import-not-at-top
   import time  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
@@ -94,10 +93,8 @@ def _glimpse_ms(config, images: int, paths: int, glimpses: int = 0) -> float:
   x = jnp.asarray(rng.integers(0, 256, (images, size, size, 1)).astype(np.uint8))
   locs = jnp.asarray(rng.uniform(-1, 1, (glimpses or config.model.num_glimpses, images * paths, 2)), jnp.float32)
   if hasattr(glimpse, "glimpse_tables"):
-    sized = "glimpse_size" in inspect.signature(glimpse.glimpse_tables).parameters  # its third argument since 4d7f2eb
     def sensor(x, locs):
-      tables = (glimpse.glimpse_tables(x, spec.num_scales, spec.size, pooling) if sized
-                else glimpse.glimpse_tables(x, spec.num_scales, pooling))
+      tables = glimpse.glimpse_tables(x, spec.num_scales, pooling)
       return jax.vmap(lambda l: glimpse.batched_glimpse_sensor(tables, l, hw, spec.size, pooling))(locs)
   else:
     def sensor(x, locs):

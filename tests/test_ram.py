@@ -91,7 +91,7 @@ def test_fast_sensor_is_bit_identical_to_cropping_the_padded_image(h, w, g, k, p
   edges = np.array([(a, b) for a in (-1, 0, 1, -1.3, 1.6) for b in (-1, 0, 1, -1.6, 1.3)], np.float32)
   locs = np.concatenate([rng.uniform(-1.6, 1.6, (400 * 3 - len(edges), 2)), edges]).astype(np.float32)
   locs = jnp.asarray(locs.reshape(6, 200, 2))  # 200 locations per image
-  fast = jax.jit(lambda x, l: glimpse.batched_glimpse_sensor(glimpse.glimpse_tables(x, k, g, pooling),
+  fast = jax.jit(lambda x, l: glimpse.batched_glimpse_sensor(glimpse.glimpse_tables(x, k, pooling),
                                                              l.reshape(-1, 2), (h, w), g, pooling))
   want = jax.vmap(lambda l: glimpse_reference.batched_glimpse_sensor(jnp.asarray(imgs), l, g, k, pooling),
                   in_axes=1, out_axes=1)(locs)  # [6, 200, k, g, g, 1]
@@ -114,8 +114,8 @@ def test_the_tables_are_built_once_per_image_whatever_the_paths():
   """M sampled paths read the tables of their image: locations [b * M, 2] against tables of b images, and a
   count that is not a multiple is refused."""
   imgs = np.random.default_rng(1).integers(0, 256, (2, 60, 60, 1)).astype(np.uint8)
-  tables = glimpse.glimpse_tables(jnp.asarray(imgs), 3, 12)
-  assert [t.shape for t in tables] == [(2, 90, 90, 1), (2, 65, 65, 1), (2, 63, 63, 1)]  # pixels: 12 more zeros
+  tables = glimpse.glimpse_tables(jnp.asarray(imgs), 3)
+  assert [t.shape for t in tables] == [(2, 66, 66, 1), (2, 65, 65, 1), (2, 63, 63, 1)]
   locs = jnp.array([[0.1, 0.2], [-1.0, 1.0], [0.9, -0.3], [0.0, 0.0]])
   paths = glimpse.batched_glimpse_sensor(tables, locs, (60, 60), 12)  # image 0: locs 0, 1; image 1: locs 2, 3
   for i, image in enumerate((0, 0, 1, 1)):
@@ -140,7 +140,7 @@ def test_training_with_the_fast_sensor_equals_training_with_the_direct_crop(monk
     paths = jnp.repeat(images, locs.shape[0] // images.shape[0], axis=0)
     return glimpse_reference.batched_glimpse_sensor(paths, locs, glimpse_size, 3, pooling)
 
-  monkeypatch.setattr(glimpse, "glimpse_tables", lambda images, num_scales, glimpse_size, pooling="mean": (images,))
+  monkeypatch.setattr(glimpse, "glimpse_tables", lambda images, num_scales, pooling="mean": (images,))
   monkeypatch.setattr(glimpse, "batched_glimpse_sensor", direct_crop)
   helpers.assert_bit_identical(fast, helpers.train_steps(config, 3))
 

@@ -13,9 +13,7 @@ How it is computed: every glimpse of an image reads the same sums, so they are c
 not per glimpse. `glimpse_tables` holds, for each scale i, the sum (or max) of every 2^i x 2^i block of pixels at
 every offset, built by doubling (a 2f-block is four f-blocks: two shifted adds per scale, on the image with a
 margin of 2^(k-1) - 1 zeros). A glimpse at scale i is then the g_w x g_w entries of that table at stride 2^i from
-the patch's corner: two small gathers, and blocks wholly outside the image read zero. The finest table (the
-pixels themselves) carries g_w more zeros on each side, so its glimpse is one g_w x g_w slice (a patch wholly
-outside the image is held at the border of those zeros and reads them). For the uint8 (and 0/1)
+the patch's corner: two small gathers, and blocks wholly outside the image read zero. For the uint8 (and 0/1)
 pixels this suite feeds, block sums are integers below 2^24, exact in float32 in any order, so the result is
 bit-identical to cropping the zero-padded image and pooling it (`tests/glimpse_reference.py`, the definition as
 code); for other floats it agrees to rounding.
@@ -90,25 +88,23 @@ def glimpse_padding(glimpse_size: int, num_scales: int) -> int:
 POOLINGS = ("mean", "max")
 
 
-def glimpse_tables(images: jnp.ndarray, num_scales: int, glimpse_size: int, pooling: str = "mean") -> tuple:
+def glimpse_tables(images: jnp.ndarray, num_scales: int, pooling: str = "mean") -> tuple:
   """The block tables every glimpse of `images` reads, computed once per image.
 
   Args:
     images: [b, h, w, c] pixels (uint8 or float).
     num_scales: k.
-    glimpse_size: g_w.
     pooling: "mean" (tables of sums) or "max".
   Returns:
     k arrays, scale i: <float32>[b, h + 2F - 1 - 2^i, w + 2F - 1 - 2^i, c] with F = 2^(k-1), whose entry (y, x) is
-    the sum (max) of the 2^i x 2^i block with top-left pixel (y - F + 1, x - F + 1), pixels outside the image zero;
-    scale 0's (the pixels) with g_w more zero rows and columns on each side, [b, h + 2F - 2 + 2 g_w, ...].
+    the sum (max) of the 2^i x 2^i block with top-left pixel (y - F + 1, x - F + 1), pixels outside the image zero.
   """
   if pooling not in POOLINGS:
     raise ValueError(f"pooling={pooling!r}: expected one of {POOLINGS}")
   combine = jnp.add if pooling == "mean" else jnp.maximum
   margin = 2 ** (num_scales - 1) - 1
   table = jnp.pad(images.astype(jnp.float32), ((0, 0), (margin, margin), (margin, margin), (0, 0)))
-  tables = [jnp.pad(table, ((0, 0), (glimpse_size, glimpse_size), (glimpse_size, glimpse_size), (0, 0)))]
+  tables = [table]
   for i in range(1, num_scales):  # block 2f from blocks f: (y, x), (y + f, x), (y, x + f), (y + f, x + f)
     f, n = 2 ** (i - 1), table.shape[1]
     rows = combine(table[:, :n - f], table[:, f:])
@@ -128,15 +124,6 @@ def _read_blocks(table: jnp.ndarray, first, stride: int, count: int) -> jnp.ndar
   return jnp.where(inside[0][:, None, None] & inside[1][None, :, None], blocks, 0.0)
 
 
-def _read_pixels(padded: jnp.ndarray, first, count: int) -> jnp.ndarray:
-  """The count x count pixels from (first[0], first[1]) of the finest table, which holds `count` zeros on each
-  side (`glimpse_tables`) -> [count, count, c]. A start more than `count` outside is held at that border, where the
-  patch reads only zeros, as it should: wholly outside the image."""
-  inner = jnp.asarray(padded.shape[:2]) - 2 * count
-  start = jnp.clip(first, -count, inner) + count
-  return jax.lax.dynamic_slice(padded, (start[0], start[1], 0), (count, count, padded.shape[-1]))
-
-
 def read_glimpse(tables, loc: jnp.ndarray, image_hw, glimpse_size: int, pooling: str = "mean") -> jnp.ndarray:
   """rho(x, l) of one image from its tables (`glimpse_tables` without the batch axis), loc [2] ->
   <float32>[k, glimpse_size, glimpse_size, c]."""
@@ -147,9 +134,6 @@ def read_glimpse(tables, loc: jnp.ndarray, image_hw, glimpse_size: int, pooling:
   for i, table in enumerate(tables):  # a static loop over scales (k is 1 to 4), not over time or batch
     width, factor = glimpse_size * 2 ** i, 2 ** i
     start = jnp.clip(patch_starts(loc, image_hw, width), -p, hw + p - width)
-    if i == 0:
-      patches.append(_read_pixels(table, start + margin, glimpse_size))
-      continue
     blocks = _read_blocks(table, start + margin, factor, glimpse_size)
     patches.append(blocks / (factor * factor) if pooling == "mean" else blocks)
   return jnp.stack(patches)  # [k, g, g, c]
@@ -171,5 +155,5 @@ def batched_glimpse_sensor(tables, locs: jnp.ndarray, image_hw, glimpse_size: in
 def glimpse_sensor(image: jnp.ndarray, loc: jnp.ndarray, glimpse_size: int, num_scales: int,
                    pooling: str = "mean") -> jnp.ndarray:
   """rho(x, l) for one image [h, w, c] and location [2] -> [num_scales, glimpse_size, glimpse_size, c] float32."""
-  tables = [t[0] for t in glimpse_tables(image[None], num_scales, glimpse_size, pooling)]
+  tables = [t[0] for t in glimpse_tables(image[None], num_scales, pooling)]
   return read_glimpse(tables, loc, image.shape[:2], glimpse_size, pooling)

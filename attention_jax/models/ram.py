@@ -179,7 +179,7 @@ class RecurrentAttentionModel(nn.Module):
     zeros = jnp.zeros((batch, self.core_size), jnp.float32)
     carry = (zeros, zeros) if self.core == "lstm" else (zeros,)
     # Once per image, outside the loop: every glimpse of every path reads these.
-    tables = glimpse.glimpse_tables(images, self.glimpse.num_scales, self.glimpse.size, self.glimpse.pooling)
+    tables = glimpse.glimpse_tables(images, self.glimpse.num_scales, self.glimpse.pooling)
     _, out = steps(carry, noise, tables, images.shape[1:3])  # each [b * M, T, ...]
     out["logits"] = nn.Dense(self.num_classes, name="action")(out["h"][:, -1])
     return out

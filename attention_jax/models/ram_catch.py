@@ -51,8 +51,7 @@ class CatchFrame(nn.Module):
       loc, location_log_prob = sample_location(mean, self.location_std, location_noise)  # [b, 2], [b]
     frames = jax.vmap(catch.render)(game)  # [b, 24, 24, 1]
     ball = jnp.stack([game.ball_row, game.ball_col], axis=-1)  # [b, 2], the ball on the screen this glimpse reads
-    tables = glimpse.glimpse_tables(frames, self.glimpse.num_scales, self.glimpse.size,
-                                    self.glimpse.pooling)  # a new screen a frame
+    tables = glimpse.glimpse_tables(frames, self.glimpse.num_scales, self.glimpse.pooling)  # a new screen a frame
     g = GlimpseNetwork(self.glimpse, pixel_scale=1.0, name="glimpse")(tables, loc, frames.shape[1:3])
     lstm_carry, h = nn.OptimizedLSTMCell(self.core_size, name="core")(lstm_carry, g)
     logits = nn.Dense(catch.NUM_ACTIONS, name="action")(h)  # [b, 3]

@@ -176,7 +176,7 @@ def build(config) -> Task:
     out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
     imgs = np.asarray(imgs)
     spec = model.glimpse
-    tables = glimpse.glimpse_tables(jnp.asarray(imgs), spec.num_scales, spec.size, spec.pooling)
+    tables = glimpse.glimpse_tables(jnp.asarray(imgs), spec.num_scales, spec.pooling)
     seen = glimpse.batched_glimpse_sensor(tables, out["location"].reshape(-1, 2), imgs.shape[1:3], spec.size,
                                           spec.pooling)  # [b * T, k, g, g, c]: each image's T glimpses
     seen = seen.reshape(*out["location"].shape[:2], *seen.shape[1:])
