@@ -1,27 +1,34 @@
 r"""Benchmarks of two commits side by side, on the same machine, in one run:
 
-  python -m benchmarks.compare --base=COMMIT [--head=HEAD|worktree] --only=NAME[,NAME] [--rounds=2]
+  python -m benchmarks.compare --base=COMMIT [--head=HEAD|worktree] --only=NAME[,NAME] [--rounds=2] \
+      [--out=results/NAME.json]
 
 Both sides run this checkout's `benchmarks/run.py` (so a benchmark added since BASE still runs there) against
 each commit's own library: `git archive` unpacks the commit into a temporary folder that goes first on
 PYTHONPATH. The sides alternate, round by round, so a machine that slows down hurts both. It prints each run's
 JSON line, then one line per benchmark: steps/s (examples/s where there are no steps, as in evaluation) and glimpse_ms of each side
-(medians over the rounds) and the ratio head / base.
+(medians over the rounds) and the ratio head / base. `--out` also writes all of it as JSON (the command, both
+commits, the hardware, every run's line and the medians), which `experiments.front_page` reads into the docs.
 """
 
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 from absl import app, flags
+
+from attention_jax import io_utils, run_record
 
 _BASE = flags.DEFINE_string("base", None, "The commit to compare against.", required=True)
 _HEAD = flags.DEFINE_string("head", "worktree", "The other side: a commit, or 'worktree' (this checkout as it is).")
 _ONLY = flags.DEFINE_list("only", [], "Benchmarks of benchmarks/run.py to run (required).")
 _ROUNDS = flags.DEFINE_integer("rounds", 2, "Times each side runs each benchmark.")
+_OUT = flags.DEFINE_string("out", "", "Also write the runs and their medians to this JSON file.")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,17 +53,43 @@ def run_side(root: str, name: str) -> dict:
   return json.loads(lines[-1])
 
 
-def summary(name: str, rows: dict) -> str:
+def medians(rows: dict) -> dict:
+  """{field: (base median, head median)} for the rate (steps/s, else examples/s) and glimpse_ms, and the unit."""
   rate = lambda r: r["steps_per_s"] or r["examples_per_s"]
-  parts = [name]
   unit = "steps/s" if rows["base"][0]["steps_per_s"] else f"{rows['base'][0].get('unit', 'examples')}/s"
-  for field, get in ((unit, rate), ("glimpse_ms", lambda r: r.get("glimpse_ms"))):
+  out = {"unit": unit}
+  for field, get in (("rate", rate), ("glimpse_ms", lambda r: r.get("glimpse_ms"))):
     base = [get(r) for r in rows["base"] if get(r) is not None]
     head = [get(r) for r in rows["head"] if get(r) is not None]
     if base and head:
-      b, h = statistics.median(base), statistics.median(head)
-      parts.append(f"{field} base {b:.3f} head {h:.3f} (head/base {h / b:.2f}x)")
+      out[field] = (statistics.median(base), statistics.median(head))
+  return out
+
+
+def summary(name: str, rows: dict) -> str:
+  m = medians(rows)
+  parts = [name]
+  for field, label in (("rate", m["unit"]), ("glimpse_ms", "glimpse_ms")):
+    if field in m:
+      b, h = m[field]
+      parts.append(f"{label} base {b:.3f} head {h:.3f} (head/base {h / b:.2f}x)")
   return "  ".join(parts)
+
+
+def record(runs: dict, started: float) -> dict:
+  """What --out writes: how the comparison was made and, per benchmark, every run and the medians."""
+  head = run_record.git_commit(REPO) if _HEAD.value == "worktree" else _HEAD.value
+  table = []
+  for name, rows in runs.items():
+    m = medians(rows)
+    entry = {"name": name, "unit": m["unit"], "runs": rows}
+    for field in ("rate", "glimpse_ms"):
+      if field in m:
+        entry[field] = {"base": m[field][0], "head": m[field][1], "ratio": m[field][1] / m[field][0]}
+    table.append(entry)
+  return {"command": "python -m benchmarks.compare " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+          "base": _BASE.value, "head": head, "rounds": _ROUNDS.value, "hardware": run_record.hardware(),
+          "wall_s": round(time.time() - started, 1), "benchmarks": table}
 
 
 def main(argv):
@@ -71,16 +104,17 @@ def main(argv):
     else:
       os.makedirs(os.path.join(tmp, "head"))
       roots["head"] = unpack(_HEAD.value, os.path.join(tmp, "head"))
-    lines = []
+    started, runs = time.time(), {}
     for name in _ONLY.value:
-      rows = {"base": [], "head": []}
+      rows = runs[name] = {"base": [], "head": []}
       for _ in range(_ROUNDS.value):
         for side in ("base", "head"):
-          row = run_side(roots[side], name) | {"side": side}
+          row = {k: v for k, v in run_side(roots[side], name).items() if k != "config"} | {"side": side}
           rows[side].append(row)
-          print(json.dumps({k: v for k, v in row.items() if k != "config"}), flush=True)
-      lines.append(summary(name, rows))
-    print("\n".join(lines))
+          print(json.dumps(row), flush=True)
+    print("\n".join(summary(name, rows) for name, rows in runs.items()))
+    if _OUT.value:
+      io_utils.atomic_write_json(_OUT.value, record(runs, started))
 
 
 if __name__ == "__main__":

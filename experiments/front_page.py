@@ -104,6 +104,22 @@ def text_classification_table() -> str:
   return "\n".join(lines) + "\n"
 
 
+def speed_table() -> str:
+  """The glimpse sensor's comparison (issue 35): each benchmark's medians at the old commit and at the new one,
+  as `benchmarks.compare --out=results/benchmark_glimpse.json` wrote them."""
+  table = load("benchmark_glimpse")
+  lines = [f"`{table['command']}` at {table['head']} on {table['hardware']}, medians of {table['rounds']} rounds "
+           "(each side run alternately in one invocation):", "",
+           f"| benchmark | unit | {table['base']} | {table['head']} | new / old | glimpse ms, old -> new |",
+           "| --- | --- | --- | --- | --- | --- |"]
+  for b in table["benchmarks"]:
+    rate, glimpse_ms = b["rate"], b.get("glimpse_ms")
+    sensor = f"{glimpse_ms['base']:.2f} -> {glimpse_ms['head']:.2f}" if glimpse_ms else "n/a"
+    lines.append(f"| `{b['name']}` | {b['unit']} | {rate['base']:,.1f} | {rate['head']:,.1f} | "
+                 f"{rate['ratio']:.2f}x | {sensor} |")
+  return "\n".join(lines) + "\n"
+
+
 def collector_markdown(name: str) -> str:
   """The full table of results/NAME.json as its collector writes it (`--markdown`)."""
   if name == "ram_search":
@@ -123,6 +139,8 @@ def tables() -> dict:
   collector table (`results/NAME.json`, where the file is there)."""
   out = {"summary_ram": ram_table, "summary_catch": catch_table, "summary_translation": translation_table,
          "summary_text_classification": text_classification_table}
+  if load("benchmark_glimpse") is not None:
+    out["summary_speed"] = speed_table
   for name in ("ram_recipe", "ram_search", "ram_paper_tables", "ram_offline", "mnist_baselines", "ram_catch",
                "nmt_europarl", "textcls"):
     if load(name) is not None:
