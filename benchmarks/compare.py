@@ -76,9 +76,9 @@ def summary(name: str, rows: dict) -> str:
   return "  ".join(parts)
 
 
-def record(runs: dict, started: float) -> dict:
+def record(runs: dict, base: str, head: str, rounds: int, started: float) -> dict:
   """What --out writes: how the comparison was made and, per benchmark, every run and the medians."""
-  head = run_record.git_commit(REPO) if _HEAD.value == "worktree" else _HEAD.value
+  head = run_record.git_commit(REPO) if head == "worktree" else head
   table = []
   for name, rows in runs.items():
     m = medians(rows)
@@ -88,7 +88,7 @@ def record(runs: dict, started: float) -> dict:
         entry[field] = {"base": m[field][0], "head": m[field][1], "ratio": m[field][1] / m[field][0]}
     table.append(entry)
   return {"command": "python -m benchmarks.compare " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-          "base": _BASE.value, "head": head, "rounds": _ROUNDS.value, "hardware": run_record.hardware(),
+          "base": base, "head": head, "rounds": rounds, "hardware": run_record.hardware(),
           "wall_s": round(time.time() - started, 1), "benchmarks": table}
 
 
@@ -114,7 +114,7 @@ def main(argv):
           print(json.dumps(row), flush=True)
     print("\n".join(summary(name, rows) for name, rows in runs.items()))
     if _OUT.value:
-      io_utils.atomic_write_json(_OUT.value, record(runs, started))
+      io_utils.atomic_write_json(_OUT.value, record(runs, _BASE.value, _HEAD.value, _ROUNDS.value, started))
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def tables() -> dict:
 
 MARKER = re.compile(r"(<!-- begin table: (\S+) -->\n)(.*?)(<!-- end table -->)", re.S)
 FILES = ("README.md", "docs/results/ram.md", "docs/results/catch.md", "docs/results/translation.md",
-         "docs/results/text_classification.md")
+         "docs/results/text_classification.md", "docs/results/benchmarks.md")
 
 
 def fill(text: str, where: str = "") -> str:

@@ -42,3 +42,27 @@ def test_nmt_step_profile_prints_each_variant_and_the_shares():
                                               "no attention, output layer cut to 8 words"]
   assert rows[0]["of_full"] == 1.0 and rows[0]["tgt_vocab"] == 8000 and all(r["step_ms"] > 0 for r in rows[:4])
   assert set(rows[4]["shares"]) == {"output layer", "attention", "recurrences and embeddings"}
+
+
+def test_compare_takes_medians_per_side_and_records_how_it_was_run(monkeypatch):
+  """benchmarks.compare's medians (steps/s where there are steps, else examples/s; glimpse_ms) and the JSON --out
+  writes: the command, both commits, the hardware and every run."""
+  from benchmarks import compare  # pylint: disable=g-import-not-at-top
+  train = {"base": [{"steps_per_s": 10.0, "examples_per_s": 1280.0, "glimpse_ms": 30.0},
+                    {"steps_per_s": 12.0, "examples_per_s": 1536.0, "glimpse_ms": 50.0},
+                    {"steps_per_s": 11.0, "examples_per_s": 1408.0, "glimpse_ms": 40.0}],
+           "head": [{"steps_per_s": 22.0, "examples_per_s": 2816.0, "glimpse_ms": 8.0}] * 3}
+  evaluation = {"base": [{"steps_per_s": 0.0, "examples_per_s": 300.0}],
+                "head": [{"steps_per_s": 0.0, "examples_per_s": 600.0}]}
+  assert compare.medians(train) == {"unit": "steps/s", "rate": (11.0, 22.0), "glimpse_ms": (40.0, 8.0)}
+  assert compare.medians(evaluation) == {"unit": "examples/s", "rate": (300.0, 600.0)}
+  assert compare.summary("t", train) == ("t  steps/s base 11.000 head 22.000 (head/base 2.00x)  "
+                                         "glimpse_ms base 40.000 head 8.000 (head/base 0.20x)")
+  monkeypatch.setattr(compare.run_record, "git_commit", lambda repo: "def5678")
+  monkeypatch.setattr(compare.sys, "argv", ["compare.py", "--base=abc1234", "--only=t,e"])
+  table = compare.record({"t": train, "e": evaluation}, "abc1234", "worktree", 2, started=0.0)
+  assert (table["base"], table["head"], table["rounds"]) == ("abc1234", "def5678", 2)
+  assert table["command"] == "python -m benchmarks.compare --base=abc1234 --only=t,e" and table["hardware"]
+  t, e = table["benchmarks"]
+  assert t["rate"] == {"base": 11.0, "head": 22.0, "ratio": 2.0} and t["runs"] == train
+  assert e["unit"] == "examples/s" and "glimpse_ms" not in e
