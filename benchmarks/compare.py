@@ -23,6 +23,7 @@ import time
 from absl import app, flags
 
 from attention_jax import io_utils, run_record
+from benchmarks import commits
 
 _BASE = flags.DEFINE_string("base", None, "The commit to compare against.", required=True)
 _HEAD = flags.DEFINE_string("head", "worktree", "The other side: a commit, or 'worktree' (this checkout as it is).")
@@ -30,17 +31,8 @@ _ONLY = flags.DEFINE_list("only", [], "Benchmarks of benchmarks/run.py to run (r
 _ROUNDS = flags.DEFINE_integer("rounds", 2, "Times each side runs each benchmark.")
 _OUT = flags.DEFINE_string("out", "", "Also write the runs and their medians to this JSON file.")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def unpack(commit: str, folder: str) -> str:
-  """The tree of `commit` in `folder` (its library, configs and benchmark harness)."""
-  archive = subprocess.run(["git", "-C", REPO, "archive", commit], capture_output=True, check=False)
-  if archive.returncode:
-    raise SystemExit(f"error: --base/--head={commit} is not a commit of {REPO}: "
-                     f"{archive.stderr.decode().strip()}")
-  subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-  return folder
+REPO = commits.REPO
+unpack = commits.unpack
 
 
 def run_side(root: str, name: str) -> dict:
