@@ -18,6 +18,8 @@ When every run of the spec is finished, the table is written (`--out`, default R
 beside it; `--curves` draws the headline rows), by `experiments.collect_results`, or by
 `experiments.collect_translation` for a spec of translation models. `--previous=results/NAME.json` keeps the rows
 of runs whose workdirs are gone (see collect_results). With `--rows`/`--seeds` only those runs are trained.
+`--partial` collects the rows that are done (all runs finished, or with `--previous` carried from it) and lists
+the others as unfinished.
 """
 
 import os
@@ -240,10 +242,15 @@ def selected_runs(spec: dict, root: str, rows, seeds) -> list:
   return found
 
 
-def finished_rows(spec: dict, root: str) -> dict:
-  """The spec with only the rows whose runs have all finished; the others' ids under "unfinished_rows"."""
+def finished_rows(spec: dict, root: str, previous: dict | None = None) -> dict:
+  """The spec with only the rows whose runs have all finished, or (with `previous`, a table collected before)
+  whose workdirs are all gone and which that table holds as the spec names them; the others' ids under
+  "unfinished_rows"."""
   from attention_jax.errors import UserError  # pylint: disable=g-import-not-at-top
-  done = lambda row: all(finished(specs.workdir(root, row["id"], s)) for s in row.get("seeds", [0]))
+  workdirs = lambda row: [specs.workdir(root, row["id"], s) for s in row.get("seeds", [0])]
+  carried = lambda row: (previous is not None and not any(os.path.exists(w) for w in workdirs(row))
+                         and any(specs.measured_as_specified(row, old) for old in previous["rows"]))
+  done = lambda row: all(finished(w) for w in workdirs(row)) or carried(row)
   rows = [row for row in spec["rows"] if done(row)]
   if not rows:
     raise UserError("--partial: no row of --spec has all its runs finished yet")
@@ -290,7 +297,10 @@ def main(argv):
     sys.exit(128 + signum)
   missing = [run.name for run in specs.runs(spec, flags.FLAGS.root) if not finished(run.workdir)]
   if flags.FLAGS.partial and missing and "rows" in spec:
-    spec = finished_rows(spec, flags.FLAGS.root)
+    from experiments import collect_results  # pylint: disable=g-import-not-at-top
+    previous = cli.run_reporting_user_errors(collect_results.read_previous, flags.FLAGS.previous) \
+        if flags.FLAGS.previous else None
+    spec = cli.run_reporting_user_errors(finished_rows, spec, flags.FLAGS.root, previous)
   if flags.FLAGS.collect and (not missing or flags.FLAGS.previous or flags.FLAGS.partial):
     out = cli.run_reporting_user_errors(collect_table, spec, flags.FLAGS.spec, flags.FLAGS.root, flags.FLAGS.out, flags.FLAGS.curves,
                                         flags.FLAGS.previous)

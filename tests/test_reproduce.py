@@ -3,6 +3,7 @@ the spec checks, and the SLURM job scripts submitit would hand to sbatch (a reco
 
 import json
 import os
+import shutil
 import pickle
 import stat
 
@@ -138,3 +139,15 @@ def test_partial_collection_keeps_the_rows_whose_runs_all_finished(tmp_path):
   assert [row["id"] for row in partial["rows"]] == ["fc"] and partial["unfinished_rows"] == ["conv"]
   with pytest.raises(UserError, match="no row of --spec has all its runs finished"):
     reproduce.finished_rows(spec, str(tmp_path / "empty"))
+  # With a table collected before, a row whose workdirs are all gone is carried from it if it holds that row.
+  conv = spec["rows"][1]
+  flags_of = lambda seed: " ".join(f"--config.{k}={v}" for k, v in conv["overrides"].items())
+  measured = {"id": "conv", "seeds": [0, 1], "command": [
+      f"python -m experiments.train --config={conv['config']} --workdir=/gone/conv_s{s} --config.seed={s} "
+      f"{flags_of(s)}" for s in (0, 1)]}
+  assert specs.measured_as_specified(conv, measured)
+  shutil.rmtree(specs.workdir(str(root), "conv", 0))
+  carried = reproduce.finished_rows(spec, str(root), {"rows": [measured]})
+  assert [row["id"] for row in carried["rows"]] == ["fc", "conv"] and carried["unfinished_rows"] == []
+  other = dict(measured, command=[c.replace("--config.seed=1", "--config.seed=2") for c in measured["command"]])
+  assert reproduce.finished_rows(spec, str(root), {"rows": [other]})["unfinished_rows"] == ["conv"]
