@@ -66,3 +66,17 @@ def test_compare_takes_medians_per_side_and_records_how_it_was_run(monkeypatch):
   t, e = table["benchmarks"]
   assert t["rate"] == {"base": 11.0, "head": 22.0, "ratio": 2.0} and t["runs"] == train
   assert e["unit"] == "examples/s" and "glimpse_ms" not in e
+
+
+def test_same_results_finds_two_identical_runs_identical_and_names_what_another_seed_changes(tmp_path):
+  """benchmarks.same_results' comparison of two workdirs: config.json, every checkpoint array, eval.json."""
+  from attention_jax.training import loop  # pylint: disable=g-import-not-at-top
+  from benchmarks import same_results  # pylint: disable=g-import-not-at-top
+  for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+    loop.train_and_evaluate(helpers.tiny_classifier_config(num_devices=1, seed=seed), str(tmp_path / name))
+    loop.evaluate_checkpoint(str(tmp_path / name))
+  assert same_results.differences(str(tmp_path / "a"), str(tmp_path / "b")) == []
+  found = same_results.differences(str(tmp_path / "a"), str(tmp_path / "c"))
+  assert found[0].startswith("config.json differs")
+  assert any(line.startswith("checkpoint array ['params']") for line in found)
+  assert any(line.startswith("eval.json ") for line in found)
