@@ -32,7 +32,6 @@ _ROUNDS = flags.DEFINE_integer("rounds", 2, "Times each side runs each benchmark
 _OUT = flags.DEFINE_string("out", "", "Also write the runs and their medians to this JSON file.")
 
 REPO = commits.REPO
-unpack = commits.unpack
 
 
 def run_side(root: str, name: str) -> dict:
@@ -90,12 +89,12 @@ def main(argv):
     raise SystemExit("error: --only must name the benchmarks to compare (see benchmarks/run.py)")
   with tempfile.TemporaryDirectory() as tmp:
     os.makedirs(os.path.join(tmp, "base"))
-    roots = {"base": unpack(_BASE.value, os.path.join(tmp, "base"))}
+    roots = {"base": commits.unpack(_BASE.value, os.path.join(tmp, "base"))}
     if _HEAD.value == "worktree":
       roots["head"] = REPO
     else:
       os.makedirs(os.path.join(tmp, "head"))
-      roots["head"] = unpack(_HEAD.value, os.path.join(tmp, "head"))
+      roots["head"] = commits.unpack(_HEAD.value, os.path.join(tmp, "head"))
     started, runs = time.time(), {}
     for name in _ONLY.value:
       rows = runs[name] = {"base": [], "head": []}

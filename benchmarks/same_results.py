@@ -16,7 +16,6 @@ Each side trains the config (its own copy of the config file, with the same `--s
 which a location within 1e-6 of a pixel boundary may pick another pixel in another compiled program).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -27,25 +26,27 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from attention_jax import io_utils
 from benchmarks import commits
 
-_BASE = flags.DEFINE_string("base", None, "The commit to compare against.", required=True)
-_HEAD = flags.DEFINE_string("head", "worktree", "The other side: a commit, or 'worktree' (this checkout as it is).")
-_CONFIG = flags.DEFINE_string("config", None, "The config file and its argument, as experiments.train takes it.",
-                              required=True)
-_SET = flags.DEFINE_multi_string("set", [], "FIELD=VALUE: a --config.FIELD=VALUE both sides train with.")
-_BASE_PATCH = flags.DEFINE_string("base_patch", "", "A diff (git apply -p1) applied to the base tree before it runs.")
-_ROOT = flags.DEFINE_string("root", None, "Folder of the two workdirs (ROOT/base, ROOT/head); must not hold them.",
-                            required=True)
+def define_flags() -> None:
+  """The flags (defined when the binary runs, so the module imports beside benchmarks.compare)."""
+  flags.DEFINE_string("base", None, "The commit to compare against.", required=True)
+  flags.DEFINE_string("head", "worktree", "The other side: a commit, or 'worktree' (this checkout as it is).")
+  flags.DEFINE_string("config", None, "The config file and its argument, as experiments.train takes it.",
+                      required=True)
+  flags.DEFINE_multi_string("set", [], "FIELD=VALUE: a --config.FIELD=VALUE both sides train with.")
+  flags.DEFINE_string("base_patch", "", "A diff (git apply -p1) applied to the base tree before it runs.")
+  flags.DEFINE_string("root", None, "Folder of the two workdirs (ROOT/base, ROOT/head); must not hold them.",
+                      required=True)
+  flags.DEFINE_string("mnist_dir", os.path.join(os.path.dirname(commits.REPO), "shared", "data", "mnist"),
+                      "The MNIST IDX files both sides read (config field data.mnist_dir).")
 
-REPO = commits.REPO
-SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 
-
-def run_side(tree: str, workdir: str, config: str, overrides: list) -> None:
+def run_side(tree: str, workdir: str, config: str, overrides: list, mnist_dir: str) -> None:
   """Trains and evaluates in `tree` (a checkout: its library and its config file) into `workdir`."""
   env = dict(os.environ, PYTHONPATH=tree)
-  mnist = f"--config.data.mnist_dir={os.path.join(SHARED_DATA, 'mnist')}"
+  mnist = f"--config.data.mnist_dir={os.path.abspath(mnist_dir)}"
   for command in ([sys.executable, "-m", "experiments.train", f"--config={config}", f"--workdir={workdir}", mnist]
                   + [f"--config.{o}" for o in overrides],
                   [sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}"]):
@@ -63,9 +64,10 @@ def newest_checkpoint(workdir: str) -> dict:
   return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in flat}
 
 
-def differences(base: str, head: str) -> list:
-  """The checks that differ between the two workdirs, one line each (empty: identical)."""
-  read = lambda workdir, name: json.load(open(os.path.join(workdir, name), encoding="utf-8"))
+def differences(base: str, head: str) -> tuple:
+  """(the checks that differ between the two workdirs, one line each (empty: identical), the number of arrays in
+  the head's newest checkpoint)."""
+  read = lambda workdir, name: io_utils.read_json(os.path.join(workdir, name))
   out = []
   if read(base, "config.json") != read(head, "config.json"):
     out.append("config.json differs: the sides trained different configs (pin the fields with --set)")
@@ -79,31 +81,30 @@ def differences(base: str, head: str) -> list:
   for key in sorted(set(eval_a) | set(eval_b)):
     if eval_a.get(key) != eval_b.get(key):
       out.append(f"eval.json {key}: {eval_a.get(key)!r} against {eval_b.get(key)!r}")
-  return out
+  return out, len(b)
 
 
 def main(argv):
   del argv
-  root = os.path.abspath(_ROOT.value)
+  f = flags.FLAGS
+  root = os.path.abspath(f.root)
   sides = {"base": os.path.join(root, "base"), "head": os.path.join(root, "head")}
   if any(os.path.exists(w) for w in sides.values()):
     raise SystemExit(f"error: --root={root} already holds base/ or head/; pass an empty folder")
   with tempfile.TemporaryDirectory() as tmp:
-    trees = {"base": commits.unpack(_BASE.value, _folder(tmp, "base"))}
-    if _BASE_PATCH.value:
-      applied = subprocess.run(["git", "apply", "-p1", os.path.abspath(_BASE_PATCH.value)], cwd=trees["base"],
+    trees = {"base": commits.unpack(f.base, _folder(tmp, "base"))}
+    if f.base_patch:
+      applied = subprocess.run(["git", "apply", "-p1", os.path.abspath(f.base_patch)], cwd=trees["base"],
                                capture_output=True, text=True, check=False)
       if applied.returncode:
-        raise SystemExit(f"error: --base_patch={_BASE_PATCH.value} does not apply to {_BASE.value}: "
-                         f"{applied.stderr.strip()}")
-    trees["head"] = REPO if _HEAD.value == "worktree" else commits.unpack(_HEAD.value, _folder(tmp, "head"))
+        raise SystemExit(f"error: --base_patch={f.base_patch} does not apply to {f.base}: {applied.stderr.strip()}")
+    trees["head"] = commits.REPO if f.head == "worktree" else commits.unpack(f.head, _folder(tmp, "head"))
     for side, workdir in sides.items():
-      run_side(trees[side], workdir, _CONFIG.value, _SET.value)
-  found = differences(sides["base"], sides["head"])
-  arrays = len(newest_checkpoint(sides["head"]))
+      run_side(trees[side], workdir, f.config, f.set, f.mnist_dir)
+  found, arrays = differences(sides["base"], sides["head"])
   print("\n".join(found) if found else
         f"identical: config.json, all {arrays} arrays of the newest checkpoint, and eval.json "
-        f"({_BASE.value} against {_HEAD.value}; workdirs under {root})")
+        f"({f.base} against {f.head}; workdirs under {root})")
   sys.exit(1 if found else 0)
 
 
@@ -113,4 +114,5 @@ def _folder(tmp: str, name: str) -> str:
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -17,8 +17,9 @@ from experiments.configs import arguments, base, ram_mnist
 
 SETTINGS = {60: dict(clutter=4, glimpse_size=12, num_scales=3), 100: dict(clutter=8, glimpse_size=12, num_scales=4)}
 
-# How often the RAM rows on 60x60 and larger canvases evaluate on validation (16 paths of 10,000 canvases cost
-# about 20 s at 60x60 on 2 CPU cores, a fifth of an epoch's training there): every 10 epochs, not 5.
+# How often the RAM rows on 60x60 and larger canvases evaluate on validation: every 10 epochs, not 5 (16 paths of
+# 10,000 canvases take about as long as an epoch of training at 60x60 on 2 CPU cores: `ram_eval_cluttered` and
+# `ram_cluttered_train` in docs/results/benchmarks.md).
 EVAL_EVERY_EPOCHS = 10
 
 
