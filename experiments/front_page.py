@@ -141,8 +141,8 @@ def tables() -> dict:
          "summary_text_classification": text_classification_table}
   if load("benchmark_glimpse") is not None:
     out["summary_speed"] = speed_table
-  for name in ("ram_recipe", "ram_search", "ram_paper_tables", "ram_offline", "mnist_baselines", "ram_catch",
-               "nmt_europarl", "textcls"):
+  for name in ("ram_recipe", "ram_length", "ram_search", "ram_paper_tables", "ram_offline", "mnist_baselines",
+               "ram_catch", "nmt_europarl", "textcls"):
     if load(name) is not None:
       out[f"results/{name}.json"] = lambda name=name: collector_markdown(name)
     else:
