@@ -57,7 +57,9 @@ def ram_table() -> str:
     if key(row) in shown and (key(row) not in longest or max(row["steps"]) > max(longest[key(row)]["steps"])):
       longest[key(row)] = row
   recipe = load("ram_recipe")
-  rows = list(longest.values()) + [dict(r, data=r["data"].split(",")[0] + ", the searched recipe")
+  # The recipe changes the model (a hidden layer in the location network): the label says so.
+  rows = list(longest.values()) + [dict(r, data=r["data"].split(",")[0] + ", the searched recipe: location "
+                                        "network with a hidden layer of 256")
                                    for r in (recipe or {}).get("rows", [])]
   pct = collect_results.percent
   for row in rows:
