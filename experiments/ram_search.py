@@ -23,6 +23,8 @@ import sys
 from absl import app, flags
 import numpy as np
 
+from experiments.configs import ram_mnist
+
 _ROOT = flags.DEFINE_string("root", None, "Folder of the trials' workdirs (outside the repo).")
 _TRIALS = flags.DEFINE_integer("trials", 16, "Trials to run: indices 0 .. trials-1.")
 _FIRST = flags.DEFINE_integer("first", 0, "First trial index (to split a search between machines).")
@@ -34,8 +36,6 @@ _OUTPUT = flags.DEFINE_string("output", "results/ram_search.json", "The table --
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the trials' commands and run nothing.")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN_IMAGES = 50000  # the full protocol's 60,000 less the 10,000 held out
-EVAL_EVERY_EPOCHS = 5
 RULE = "error_1_path"  # the paper's rule: the 0/1 error of one sampled path, averaged over 16 draws per image
 # Fields every trial sets, whatever it samples: the full protocol, the validation split and selection by it.
 FIXED = {"data.name": "mnist", "data.validation_fraction": 1 / 6, "eval_split": "valid", "select_by": RULE,
@@ -64,8 +64,8 @@ def sample_settings(search_seed: int, index: int) -> dict:
 def overrides(settings: dict) -> dict:
   """The --config.FIELD values that train a trial with `settings` (FIXED included)."""
   batch, _, extra = OPTIMIZERS[settings["optimizer"]]
-  steps_per_epoch = math.ceil(TRAIN_IMAGES / batch)
-  every = steps_per_epoch * EVAL_EVERY_EPOCHS
+  steps_per_epoch = ram_mnist.steps_for(1, batch)  # of the full protocol's 50,000 left after the 10,000 held out
+  every = ram_mnist.steps_for(ram_mnist.EVAL_EVERY_EPOCHS, batch)
   return {**FIXED, **extra, "batch_size": batch, "optimizer.learning_rate": settings["learning_rate"],
           "model.location_std": settings["location_std"], "reinforce.num_samples": settings["num_samples"],
           "model.location_net_hidden": settings["location_net_hidden"],
@@ -142,10 +142,10 @@ def trial_row(workdir: str) -> dict:
          "config": trial["config"], "overrides": trial["overrides"], "command": trial["command"],
          "commit": run.get("commit"), "hardware": run.get("hardware"), "wall_s": run.get("wall_s"),
          "steps": steps, "num_train_steps": target, "finished": steps >= target,
-         "epochs_trained": round(steps * trial["overrides"]["batch_size"] / TRAIN_IMAGES, 1)}
+         "epochs_trained": round(steps * trial["overrides"]["batch_size"] / ram_mnist.TRAIN_IMAGES, 1)}
   if best:
     row.update({"best_step": best["step"], "best_epoch": round(best["step"] * trial["overrides"]["batch_size"]
-                                                              / TRAIN_IMAGES, 1),
+                                                              / ram_mnist.TRAIN_IMAGES, 1),
                 "valid_error_1_path": best[RULE], "valid_error_mean_path": best.get("error_mean_path"),
                 "valid_error_16_paths": best.get("error_16_paths")})
   return row

@@ -26,7 +26,7 @@ def test_overrides_select_on_validation_and_name_real_config_fields():
               "location_net_hidden": 256, "baseline_input": "constant", "epochs": 50}
   fields = ram_search.overrides(settings)
   assert fields["batch_size"] == 20 and fields["num_train_steps"] == 2500 * 50
-  assert fields["eval_every_steps"] == 2500 * ram_search.EVAL_EVERY_EPOCHS
+  assert fields["eval_every_steps"] == 2500 * ram_mnist.EVAL_EVERY_EPOCHS
   assert fields["eval_split"] == "valid" and fields["select_by"] == "error_1_path"
   assert fields["data.name"] == "mnist" and round(60000 * fields["data.validation_fraction"]) == 10000
   config = ram_mnist.get_config("6")
