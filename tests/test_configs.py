@@ -1,19 +1,20 @@
 """Every row of the paper tables has a config with the paper's settings, and the models build and run on inputs
 of the rows' sizes (traced with `jax.eval_shape`: shapes only, nothing compiled or downloaded)."""
 
-import json
 import os
 
 import jax
 import jax.numpy as jnp
 import pytest
 
+from attention_jax import io_utils
 from attention_jax.models import registry
 from attention_jax.rl import catch
 from attention_jax.tasks import ram as ram_task
 from attention_jax.training import optim
 from experiments.configs import nmt_dates, nmt_tatoeba, nmt_wmt14, ram_catch, ram_cluttered, ram_mnist, \
     ram_translated
+from tests import helpers
 
 # (config module, argument) -> (canvas, clutter pieces, glimpses, glimpse size, scales, random glimpses);
 # Mnih et al. 2014, NIPS version, Tables 1 and 2.
@@ -59,7 +60,7 @@ def test_ram_rows(row):
 def test_the_recipe_rows_are_their_configs_as_they_are():
   """Each row of results/ram_recipe.spec.json runs its config file's defaults: its overrides only name the full
   protocol's data and restate what the config already holds."""
-  spec = json.load(open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "results", "ram_recipe.spec.json")))
+  spec = io_utils.read_json(os.path.join(helpers.REPO, "results", "ram_recipe.spec.json"))
   modules = {"ram_mnist": ram_mnist, "ram_translated": ram_translated, "ram_cluttered": ram_cluttered}
   for row in spec["rows"]:
     file, _, arg = row["config"].partition(":")

@@ -362,7 +362,7 @@ def test_ram_eight_devices_equal_one_device_with_per_example_randomness(tmp_path
     # SGD with momentum: a gradient summed over 8 devices in another order differs by rounding, and SGD moves the
     # parameters by the learning rate times that (Adam divides by the gradient's root mean square, which turns the
     # rounding of a near-zero entry into a step of up to the learning rate). A per-example key drawn differently
-    # changes the gradient itself: entries move by about 1e-3 a step. (Seen here: 1.5e-7 after 4 steps.)
+    # changes the gradient itself, not its rounding. (Seen here: 1.5e-7 after 4 steps.)
     config.optimizer.update(name="sgd", learning_rate=0.05, momentum=0.9)
     params[name] = loop.train_and_evaluate(config, str(tmp_path / name)).params
   assert helpers.max_abs_diff(params["one"], params["pmap"]) < 1e-6
