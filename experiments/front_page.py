@@ -5,7 +5,8 @@ collector table) from the files the collectors wrote (`results/*.json`), so that
   python -m experiments.front_page           # check only: exit status 1 and the stale files' names
 
 A generated table sits between `<!-- begin table: NAME -->` and `<!-- end table -->`, NAME being `summary_PAPER`
-(README's) or `results/NAME.json`. `tests/test_front_page.py` checks that every one is up to date.
+(README's), `ram_targets` (docs/results/ram.md's rows against their targets) or `results/NAME.json`.
+`tests/test_front_page.py` checks that every one is up to date.
 """
 
 import json
@@ -20,6 +21,7 @@ from attention_jax.errors import UserError
 from experiments import cli
 from experiments import collect_results
 from experiments import ram_search
+from experiments import ram_targets
 
 RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results")
 
@@ -141,6 +143,8 @@ def tables() -> dict:
   collector table (`results/NAME.json`, where the file is there)."""
   out = {"summary_ram": ram_table, "summary_catch": catch_table, "summary_translation": translation_table,
          "summary_text_classification": text_classification_table}
+  out["ram_targets"] = lambda: ram_targets.markdown(
+      spec(ram_targets.SPEC), {name: load(name) for name in ram_targets.SOURCES}, load("ram_paper_tables"))
   if load("benchmark_glimpse") is not None:
     out["summary_speed"] = speed_table
   for name in ("ram_recipe", "ram_length", "ram_search", "ram_paper_tables", "ram_offline", "mnist_baselines",
