@@ -244,9 +244,9 @@ def catch_curve(points: dict, path: str) -> str | None:
   return save_figure(fig, path)
 
 
-def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") -> str | None:
+def rows_against_steps(curves: dict, metric: str, path: str, title: str = "", split: str = "test") -> str | None:
   """One line per table row: {label: [(step, value), ...] per seed} -> the mean over seeds at each step, with the
-  seeds' range shaded (a results table's error-against-steps figure)."""
+  seeds' range shaded (a results table's error-against-steps figure; `split` names the data in the axis label)."""
   if not curves:
     return None
   fig, ax = plt.subplots(figsize=(7, 4.5 + 0.2 * len(curves)))
@@ -262,7 +262,7 @@ def rows_against_steps(curves: dict, metric: str, path: str, title: str = "") ->
       ax.fill_between(steps, [100 * min(v) for v in zip(*values)], [100 * max(v) for v in zip(*values)],
                       color=line.get_color(), alpha=0.2)
   ax.set_xlabel("training step")
-  ax.set_ylabel(f"test {metric} (%)")
+  ax.set_ylabel(f"{'validation' if split == 'valid' else split} {metric} (%)")
   ax.set_yscale("log")
   ax.grid(True, which="both", alpha=0.3)
   ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13))  # below the axes: the lines stay visible

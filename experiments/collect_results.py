@@ -28,7 +28,9 @@ Workdirs do not outlive the machine they ran on. `--previous=results/NAME.json` 
 lets a row whose workdirs are all gone keep its measurement: a row of that table whose recorded commands ran
 exactly the spec row's config, overrides and seeds (`specs.measured_as_specified`) is copied as it was measured,
 with the spec's fixed fields (labels, the paper's number) on top and `carried_from` naming the file; each row also
-records its test curve (`test_curves`: [[step, value], ...] per seed), so a carried row still draws in `--curves`.
+records its test curve (`test_curves`: [[step, value], ...] per seed), so a carried row still draws in `--curves`,
+and, where its runs evaluated on the validation split during training, its `valid_curves` (drawn beside other
+tables' rows by `experiments.compare_curves`).
 A row with some workdirs present and others gone, or gone and not in the previous table, is an error.
 """
 
@@ -96,7 +98,10 @@ def collect_row(row: dict, metrics, read=None, also=()) -> dict:
   for field in ("wall_s", "hardware", "command", "commit"):
     out[field] = [record[field] for _, record, _ in runs]
   out["workdirs"] = [os.path.expanduser(w) for w in row["workdirs"]]
-  out["test_curves"] = [[list(point) for point in curve] for curve in read_test_curves(row["workdirs"], metrics[0])]
+  for split in ("test", "valid"):  # the validation curve only where the runs evaluated on a held-out split
+    curves = read_curves(row["workdirs"], metrics[0], split)
+    if split == "test" or any(curves):
+      out[f"{split}_curves"] = [[list(point) for point in curve] for curve in curves]
   return out
 
 
@@ -117,11 +122,11 @@ def row_label(row: dict) -> str:
   return f"{row['row']} ({row['data']})" if "data" in row else row["row"]
 
 
-def read_test_curves(workdirs, metric: str) -> list:
-  """[[(step, value of `metric` on the test split), ...] per workdir], from each run's metrics.jsonl."""
+def read_curves(workdirs, metric: str, split: str = "test") -> list:
+  """[[(step, value of `metric` on `split`), ...] per workdir], from each run's metrics.jsonl."""
   from attention_jax import io_utils  # pylint: disable=g-import-not-at-top
   return [[(r["step"], r[metric]) for r in io_utils.read_json_lines(os.path.join(os.path.expanduser(w), "metrics.jsonl"))
-           if r["split"] == "test" and metric in r] for w in workdirs]
+           if r["split"] == split and metric in r] for w in workdirs]
 
 
 def table_curves(spec: dict, table: dict) -> dict:

@@ -22,10 +22,11 @@ def test_markdown_table_shows_each_seed_the_mean_spread_and_the_papers_number():
   assert lines[3] == "| 2b | Convolutional, 2 layers | n/a | 22.00% | 22.00% | 10,000 | 11 |"
 
 
-def _run(workdir, evaluation, seed=0, test_errors=(), config="x.py"):
+def _run(workdir, evaluation, seed=0, test_errors=(), config="x.py", valid_errors=()):
   workdir.mkdir()
   (workdir / "eval.json").write_text(json.dumps({"step": 100} | evaluation))
   logged = [{"split": "test", "step": 1000 * (i + 1), "error": e} for i, e in enumerate(test_errors)]
+  logged += [{"split": "valid", "step": 500 * (i + 1), "error": e} for i, e in enumerate(valid_errors)]
   logged.append({"split": "train", "step": 1000, "error": 0.9})
   (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in logged))
   command = f"python -m experiments.train --config={config} --workdir={workdir} --config.seed={seed}"
@@ -72,6 +73,16 @@ def test_curves_draw_only_the_headline_rows_when_some_are_marked(tmp_path):
   del spec["rows"][1]["headline"]
   assert collect_results.table_curves(spec, table) == {"A": [[(1000, 0.5), (2000, 0.2)]],
                                                        "B (d)": [[(1000, 0.4), (2000, 0.1)]]}
+
+
+def test_a_row_records_its_validation_curve_where_its_runs_evaluated_on_one(tmp_path):
+  _run(tmp_path / "a_s0", {"error": 0.2}, valid_errors=[0.6, 0.3])
+  _run(tmp_path / "a_s1", {"error": 0.2}, seed=1, valid_errors=[0.5, 0.25])
+  _run(tmp_path / "b_s0", {"error": 0.1}, test_errors=[0.4, 0.1])
+  spec = {"rows": [{"id": "a", "config": "x.py", "row": "A", "seeds": [0, 1]}, {"id": "b", "config": "x.py", "row": "B"}]}
+  a, b = collect_results.collect(spec, str(tmp_path))["rows"]
+  assert a["valid_curves"] == [[[500, 0.6], [1000, 0.3]], [[500, 0.5], [1000, 0.25]]] and a["test_curves"] == [[], []]
+  assert "valid_curves" not in b and b["test_curves"] == [[[1000, 0.4], [2000, 0.1]]]
 
 
 def test_rows_whose_workdirs_are_gone_are_carried_from_the_previous_table(tmp_path, capsys):
