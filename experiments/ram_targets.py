@@ -9,6 +9,7 @@ conv net and 8 random glimpses (one sampled path) of `results/ram_paper_tables.j
 full 60,000 training digits. `experiments.front_page` writes the table into docs/results/ram.md.
 """
 
+from experiments import collect_results
 from experiments.configs import ram_mnist
 
 SPEC = "ram_recipe"  # its rows are the targets: every learned RAM row of Tables 1a, 1b, 2a and 2b
@@ -19,10 +20,10 @@ CANVAS = {"2a": "60x60", "2b": "100x100"}
 
 
 def seed_mean(row: dict, key: str):
-  values = [v for v in row.get("also", {}).get(key, []) if v is not None]
-  if key == "error_1_path" and not values:
-    values = [v for v in row.get("error_1_paths", []) if v is not None]
-  return sum(values) / len(values) if values else None
+  """The mean over the row's seeds of `key`: the table's own metric (`error_1_path` in the spec: `error_1_paths`)
+  or a key recorded beside it (`also`); None where no seed has it."""
+  values = row.get(collect_results.plural(key)) or row.get("also", {}).get(key, [])
+  return collect_results.mean_of_present(values)
 
 
 def better_rule(row: dict) -> tuple:
