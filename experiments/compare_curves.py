@@ -19,12 +19,15 @@ from attention_jax import io_utils
 from attention_jax.errors import UserError
 from experiments import cli
 
-_ROWS = flags.DEFINE_list("rows", None, "RESULTS_FILE:ROW_ID entries, one per line of the figure.")
-_SPLIT = flags.DEFINE_enum("split", "valid", ["valid", "test"], "Which recorded curves to draw.")
-_METRIC = flags.DEFINE_string("metric", "error_1_path", "The metric the curves record (for the axis label).")
-_OUT = flags.DEFINE_string("out", None, "The PNG file to write.")
-_TITLE = flags.DEFINE_string("title", "", "The figure's title.")
-flags.mark_flags_as_required(["rows", "out"])
+
+def define_flags():
+  """The binary's flags (defined when it runs, so that tests can import this module beside other binaries)."""
+  flags.DEFINE_list("rows", None, "RESULTS_FILE:ROW_ID entries, one per line of the figure.")
+  flags.DEFINE_enum("split", "valid", ["valid", "test"], "Which recorded curves to draw.")
+  flags.DEFINE_string("metric", "error_1_path", "The metric the curves record (for the axis label).")
+  flags.DEFINE_string("out", None, "The PNG file to write.")
+  flags.DEFINE_string("title", "", "The figure's title.")
+  flags.mark_flags_as_required(["rows", "out"])
 
 
 def read_row(entry: str) -> dict:
@@ -58,11 +61,13 @@ def row_curves(rows: dict, split: str) -> dict:
 def main(argv):
   del argv
   from attention_jax import plotting  # pylint: disable=g-import-not-at-top
-  rows = {entry: cli.run_reporting_user_errors(read_row, entry) for entry in _ROWS.value}
-  curves = cli.run_reporting_user_errors(row_curves, rows, _SPLIT.value)
-  path = plotting.rows_against_steps(curves, _METRIC.value, _OUT.value, _TITLE.value, _SPLIT.value)
+  f = flags.FLAGS
+  rows = {entry: cli.run_reporting_user_errors(read_row, entry) for entry in f.rows}
+  curves = cli.run_reporting_user_errors(row_curves, rows, f.split)
+  path = plotting.rows_against_steps(curves, f.metric, f.out, f.title, f.split)
   print(f"compare_curves: wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)
