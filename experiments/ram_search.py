@@ -5,6 +5,13 @@ optimiser, M paths per image, the location network and the baseline).
   python -m experiments.ram_search --root=$HOME/runs/ram_search28 --trials=24 --jobs=2     # run (resumable)
   python -m experiments.ram_search --root=$HOME/runs/ram_search28 --collect \
       --output=results/ram_search.json                                                    # the table
+  python -m experiments.ram_search --root=$HOME/runs/ram_search_t60 --space=near_recipe --trials=8 \
+      --config=experiments/configs/ram_translated.py:6 --eval_every_epochs=10 --jobs=2   # around the recipe
+
+`--space=wide` (the default) samples everything below; `--space=near_recipe` keeps the 28x28 search's winner
+(Adam, M = 1 or 2, a location hidden layer of 256, the baseline from h_t, 100 epochs) and samples only the two
+knobs the paper searched, the learning rate and the location std (log-uniformly, down to 0.02: the same std in
+[-1, 1] units is 60/28 times as many pixels on a 60x60 canvas as on 28x28), for carrying the recipe to a new set.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -23,6 +30,7 @@ import sys
 from absl import app, flags
 import numpy as np
 
+from experiments import cli
 from experiments.configs import ram_mnist
 
 _ROOT = flags.DEFINE_string("root", None, "Folder of the trials' workdirs (outside the repo).")
@@ -34,6 +42,9 @@ _CONFIG = flags.DEFINE_string("config", "experiments/configs/ram_mnist.py:6", "T
 _COLLECT = flags.DEFINE_bool("collect", False, "Write the results table instead of running trials.")
 _OUTPUT = flags.DEFINE_string("output", "results/ram_search.json", "The table --collect writes.")
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the trials' commands and run nothing.")
+_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe"], "What the trials sample (see the docstring).")
+_EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", None, "Validation (and checkpoint) cadence in epochs; "
+                                   "default ram_mnist.EVAL_EVERY_EPOCHS.", lower_bound=1)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULE = "error_1_path"  # the paper's rule: the 0/1 error of one sampled path, averaged over 16 draws per image
@@ -45,11 +56,14 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
     "sgd": (20, (3e-3, 1e-1), {"optimizer.name": "sgd", "optimizer.momentum": 0.9, "optimizer.nesterov": False}),
 }
 EPOCHS = (50, 100, 200)
+NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
 
-def sample_settings(search_seed: int, index: int) -> dict:
-  """The searched settings of trial `index`: a pure function of (search_seed, index)."""
+def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
+  """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
   rng = np.random.default_rng([search_seed, index])
+  if space == "near_recipe":
+    return sample_near_recipe(rng)
   optimizer = str(rng.choice(sorted(OPTIMIZERS)))
   low, high = OPTIMIZERS[optimizer][1]
   return {"optimizer": optimizer,
@@ -61,11 +75,21 @@ def sample_settings(search_seed: int, index: int) -> dict:
           "epochs": int(rng.choice(EPOCHS))}
 
 
-def overrides(settings: dict) -> dict:
-  """The --config.FIELD values that train a trial with `settings` (FIXED included)."""
+def sample_near_recipe(rng) -> dict:
+  """Space "near_recipe": the recipe's Adam, location hidden layer and baseline; log-uniform lr and std, M."""
+  log_uniform = lambda low, high: float(np.exp(rng.uniform(math.log(low), math.log(high))))
+  return {"optimizer": "adam", "learning_rate": log_uniform(*NEAR_RECIPE["learning_rate"]),
+          "location_std": log_uniform(*NEAR_RECIPE["location_std"]),
+          "num_samples": int(rng.choice(NEAR_RECIPE["num_samples"])), "location_net_hidden": 256,
+          "baseline_input": "state", "epochs": NEAR_RECIPE["epochs"]}
+
+
+def overrides(settings: dict, eval_every_epochs: int = ram_mnist.EVAL_EVERY_EPOCHS) -> dict:
+  """The --config.FIELD values that train a trial with `settings` (FIXED included), validating (and saving a
+  checkpoint) every `eval_every_epochs`."""
   batch, _, extra = OPTIMIZERS[settings["optimizer"]]
   steps_per_epoch = ram_mnist.steps_for(1, batch)  # of the full protocol's 50,000 left after the 10,000 held out
-  every = ram_mnist.steps_for(ram_mnist.EVAL_EVERY_EPOCHS, batch)
+  every = ram_mnist.steps_for(eval_every_epochs, batch)
   return {**FIXED, **extra, "batch_size": batch, "optimizer.learning_rate": settings["learning_rate"],
           "model.location_std": settings["location_std"], "reinforce.num_samples": settings["num_samples"],
           "model.location_net_hidden": settings["location_net_hidden"],
@@ -85,8 +109,9 @@ def train_command(config: str, workdir: str, fields: dict) -> list:
           + [f"--config.{k}={v}" for k, v in fields.items()])
 
 
-def trial_dir(root: str, search_seed: int, index: int) -> str:
-  return os.path.join(root, f"seed{search_seed}_trial{index:03d}")
+def trial_dir(root: str, search_seed: int, index: int, space: str = "wide") -> str:
+  prefix = "" if space == "wide" else f"{space}_"  # the wide space's trials keep their first names
+  return os.path.join(root, f"{prefix}seed{search_seed}_trial{index:03d}")
 
 
 def read_json(path: str, default=None):
@@ -110,17 +135,18 @@ def finished(workdir: str, steps: int) -> bool:
   return read_json(os.path.join(workdir, "run.json"), {}).get("steps", 0) >= steps
 
 
-def run_trial(config: str, root: str, search_seed: int, index: int) -> str:
-  """Trains trial `index` (resuming it if it was interrupted); returns a one-line outcome."""
-  workdir = trial_dir(root, search_seed, index)
-  settings = sample_settings(search_seed, index)
-  fields = overrides(settings)
+def run_trial(config: str, root: str, search_seed: int, index: int, space: str = "wide",
+              eval_every_epochs: int = ram_mnist.EVAL_EVERY_EPOCHS) -> str:
+  """Trains trial `index` of `space` (resuming it if it was interrupted); returns a one-line outcome."""
+  workdir = trial_dir(root, search_seed, index, space)
+  settings = sample_settings(search_seed, index, space)
+  fields = overrides(settings, eval_every_epochs)
   if finished(workdir, fields["num_train_steps"]):
     return f"trial {index}: finished before"
   os.makedirs(workdir, exist_ok=True)
   command = train_command(config, workdir, fields)
   write_json(os.path.join(workdir, "trial.json"), {"index": index, "search_seed": search_seed, "config": config,
-                                                   "settings": settings, "overrides": fields,
+                                                   "space": space, "settings": settings, "overrides": fields,
                                                    "command": " ".join(["python"] + [shlex.quote(c) for c in command[1:]])})
   with open(os.path.join(workdir, "log.txt"), "a") as log:
     code = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
@@ -155,9 +181,10 @@ def collect(root: str) -> dict:
   trials = sorted(d for d in os.listdir(root) if os.path.exists(os.path.join(root, d, "trial.json")))
   rows = [trial_row(os.path.join(root, d)) for d in trials]
   rows.sort(key=lambda r: (r.get("valid_error_1_path", math.inf), r["index"]))
-  return {"description": "RAM 28x28 random search on the validation split (10,000 of the 60,000 training digits "
-                         "held out); error_1_path: the 0/1 error of one sampled glimpse path, averaged over 16 "
-                         "draws per image (the paper's rule); error_mean_path: the policy's mean path; "
+  configs = sorted({r["config"] for r in rows})
+  return {"description": f"RAM random search ({', '.join(configs)}) on the validation split (10,000 of the "
+                         "60,000 training digits held out); error_1_path: the 0/1 error of one sampled glimpse "
+                         "path, averaged over 16 draws per image (the paper's rule); error_mean_path: the policy's mean path; "
                          "error_16_paths: the 16 paths' ensemble (not the paper's rule). Best step by "
                          "error_1_path. Written by python -m experiments.ram_search --collect.",
           "rule": RULE, "fixed": FIXED, "trials": rows}
@@ -189,16 +216,16 @@ def main(argv):
     print(markdown(table))
     return
   indices = range(_FIRST.value, _FIRST.value + _TRIALS.value)
+  seed, space, every = _SEARCH_SEED.value, _SPACE.value, _EVAL_EVERY.value or ram_mnist.EVAL_EVERY_EPOCHS
   if _DRY_RUN.value:
     for i in indices:
-      fields = overrides(sample_settings(_SEARCH_SEED.value, i))
-      print(" ".join(shlex.quote(c) for c in train_command(_CONFIG.value, trial_dir(root, _SEARCH_SEED.value, i),
-                                                            fields)))
+      fields = overrides(sample_settings(seed, i, space), every)
+      print(" ".join(shlex.quote(c) for c in train_command(_CONFIG.value, trial_dir(root, seed, i, space), fields)))
     return
   with concurrent.futures.ThreadPoolExecutor(max(1, _JOBS.value)) as pool:
     # The cheapest first, so that an interrupted search holds as many finished trials as it can.
-    order = sorted(indices, key=lambda i: (relative_cost(sample_settings(_SEARCH_SEED.value, i)), i))
-    futures = [pool.submit(run_trial, _CONFIG.value, root, _SEARCH_SEED.value, i) for i in order]
+    order = sorted(indices, key=lambda i: (relative_cost(sample_settings(seed, i, space)), i))
+    futures = [pool.submit(run_trial, _CONFIG.value, root, seed, i, space, every) for i in order]
     failures = 0
     for future in concurrent.futures.as_completed(futures):
       outcome = future.result()
@@ -209,4 +236,4 @@ def main(argv):
 
 if __name__ == "__main__":
   flags.mark_flag_as_required("root")
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -68,3 +68,20 @@ def test_collect_takes_the_best_validation_step_under_the_one_path_rule(tmp_path
   assert row["finished"] is (fields["num_train_steps"] <= 300)
   assert math.isclose(row["epochs_trained"], round(300 * fields["batch_size"] / 50000, 1))
   assert "| 5 |" in ram_search.markdown(table)
+
+
+def test_the_near_recipe_space_fixes_the_recipe_and_samples_only_lr_std_and_m(tmp_path):
+  trials = [ram_search.sample_settings(0, i, "near_recipe") for i in range(64)]
+  assert trials == [ram_search.sample_settings(0, i, "near_recipe") for i in range(64)]
+  assert trials != [ram_search.sample_settings(0, i) for i in range(64)]
+  for s in trials:
+    assert (s["optimizer"], s["location_net_hidden"], s["baseline_input"], s["epochs"]) == ("adam", 256, "state", 100)
+    assert 2.5e-4 <= s["learning_rate"] <= 3e-3 and 0.02 <= s["location_std"] <= 0.2
+  assert {s["num_samples"] for s in trials} == {1, 2}
+  stds = [s["location_std"] for s in trials]
+  assert min(stds) < 0.04 and max(stds) > 0.1  # log-uniform: both ends of the range are drawn
+  fields = ram_search.overrides(trials[0], eval_every_epochs=10)
+  assert fields["eval_every_steps"] == fields["checkpoint_every_steps"] == ram_mnist.steps_for(10, 128)
+  assert fields["num_train_steps"] == ram_mnist.steps_for(100, 128)
+  # its trials live beside the wide space's without taking their names
+  assert ram_search.trial_dir(str(tmp_path), 0, 3, "near_recipe") != ram_search.trial_dir(str(tmp_path), 0, 3)
