@@ -9,9 +9,9 @@ optimiser, M paths per image, the location network and the baseline).
       --config=experiments/configs/ram_translated.py:6 --eval_every_epochs=10 --jobs=2   # around the recipe
 
 `--space=wide` (the default) samples everything below; `--space=near_recipe` keeps the 28x28 search's winner
-(Adam, M = 1 or 2, a location hidden layer of 256, the baseline from h_t, 100 epochs) and samples only the two
-knobs the paper searched, the learning rate and the location std (log-uniformly, down to 0.02: the same std in
-[-1, 1] units is 60/28 times as many pixels on a 60x60 canvas as on 28x28), for carrying the recipe to a new set.
+(Adam, a location hidden layer of 256, the baseline from h_t, 100 epochs) and samples the two knobs the paper
+searched, the learning rate and the location std (log-uniformly, down to 0.02: the same std in [-1, 1] units is
+60/28 times as many pixels on a 60x60 canvas as on 28x28), and M = 1 or 2, for carrying the recipe to a new set.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -65,9 +65,8 @@ def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   if space == "near_recipe":
     return sample_near_recipe(rng)
   optimizer = str(rng.choice(sorted(OPTIMIZERS)))
-  low, high = OPTIMIZERS[optimizer][1]
   return {"optimizer": optimizer,
-          "learning_rate": float(np.exp(rng.uniform(math.log(low), math.log(high)))),
+          "learning_rate": log_uniform(rng, *OPTIMIZERS[optimizer][1]),
           "location_std": float(rng.uniform(0.05, 0.25)),
           "num_samples": int(rng.choice([1, 2, 4])),
           "location_net_hidden": int(rng.choice([0, 256])),
@@ -75,11 +74,14 @@ def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
           "epochs": int(rng.choice(EPOCHS))}
 
 
+def log_uniform(rng, low: float, high: float) -> float:
+  return float(np.exp(rng.uniform(math.log(low), math.log(high))))
+
+
 def sample_near_recipe(rng) -> dict:
   """Space "near_recipe": the recipe's Adam, location hidden layer and baseline; log-uniform lr and std, M."""
-  log_uniform = lambda low, high: float(np.exp(rng.uniform(math.log(low), math.log(high))))
-  return {"optimizer": "adam", "learning_rate": log_uniform(*NEAR_RECIPE["learning_rate"]),
-          "location_std": log_uniform(*NEAR_RECIPE["location_std"]),
+  return {"optimizer": "adam", "learning_rate": log_uniform(rng, *NEAR_RECIPE["learning_rate"]),
+          "location_std": log_uniform(rng, *NEAR_RECIPE["location_std"]),
           "num_samples": int(rng.choice(NEAR_RECIPE["num_samples"])), "location_net_hidden": 256,
           "baseline_input": "state", "epochs": NEAR_RECIPE["epochs"]}
 
@@ -184,9 +186,9 @@ def collect(root: str) -> dict:
   configs = sorted({r["config"] for r in rows})
   return {"description": f"RAM random search ({', '.join(configs)}) on the validation split (10,000 of the "
                          "60,000 training digits held out); error_1_path: the 0/1 error of one sampled glimpse "
-                         "path, averaged over 16 draws per image (the paper's rule); error_mean_path: the policy's mean path; "
-                         "error_16_paths: the 16 paths' ensemble (not the paper's rule). Best step by "
-                         "error_1_path. Written by python -m experiments.ram_search --collect.",
+                         "path, averaged over 16 draws per image (the paper's rule); error_mean_path: the "
+                         "policy's mean path; error_16_paths: the 16 paths' ensemble (not the paper's rule). "
+                         "Best step by error_1_path. Written by python -m experiments.ram_search --collect.",
           "rule": RULE, "fixed": FIXED, "trials": rows}
 
 
