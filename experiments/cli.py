@@ -42,8 +42,9 @@ def parse_flags(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
   try:
     rest = flags.FLAGS(argv)
-    if "config" in flags.FLAGS and flags.FLAGS["config"].value is not None:
-      flags.FLAGS["config"].value.keys  # pylint: disable=pointless-statement; a file that failed to load says so here
+    config = flags.FLAGS["config"].value if "config" in flags.FLAGS else None
+    if config is not None and not isinstance(config, str):  # ram_search's --config is a plain path string
+      config.keys  # pylint: disable=pointless-statement; a file that failed to load says so here
     return rest
   except (KeyError, AttributeError) as e:
     detail = (str(e.args[0]) if e.args else str(e)).replace("\\", "")

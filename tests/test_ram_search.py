@@ -85,3 +85,15 @@ def test_the_near_recipe_space_fixes_the_recipe_and_samples_only_lr_std_and_m(tm
   assert fields["num_train_steps"] == ram_mnist.steps_for(100, 128)
   # its trials live beside the wide space's without taking their names
   assert ram_search.trial_dir(str(tmp_path), 0, 3, "near_recipe") != ram_search.trial_dir(str(tmp_path), 0, 3)
+
+
+def test_the_binary_takes_a_config_path_and_a_mistyped_flag_gets_one_error_line(tmp_path):
+  from tests.helpers import run_binary  # pylint: disable=g-import-not-at-top
+  ok = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=near_recipe", "--trials=2", "--dry_run",
+                  "--config=experiments/configs/ram_translated.py:6", "--eval_every_epochs=10")
+  assert ok.returncode == 0, ok.stderr
+  lines = ok.stdout.strip().splitlines()
+  assert len(lines) == 2 and all("--config=experiments/configs/ram_translated.py:6" in l for l in lines)
+  assert "--config.eval_every_steps=3910" in lines[0]
+  bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=nearby", "--dry_run")
+  assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
