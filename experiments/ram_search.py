@@ -5,13 +5,15 @@ optimiser, M paths per image, the location network and the baseline).
   python -m experiments.ram_search --root=$HOME/runs/ram_search28 --trials=24 --jobs=2     # run (resumable)
   python -m experiments.ram_search --root=$HOME/runs/ram_search28 --collect \
       --output=results/ram_search.json                                                    # the table
-  python -m experiments.ram_search --root=$HOME/runs/ram_search_t60 --space=near_recipe --trials=8 \
+  python -m experiments.ram_search --root=$HOME/runs/ram_search_t60 --space=near_recipe --first=-1 --trials=9 \
       --config=experiments/configs/ram_translated.py:6 --eval_every_epochs=10 --jobs=2   # around the recipe
 
 `--space=wide` (the default) samples everything below; `--space=near_recipe` keeps the 28x28 search's winner
 (Adam, a location hidden layer of 256, the baseline from h_t, 100 epochs) and samples the two knobs the paper
 searched, the learning rate and the location std (log-uniformly, down to 0.02: the same std in [-1, 1] units is
 60/28 times as many pixels on a 60x60 canvas as on 28x28), and M = 1 or 2, for carrying the recipe to a new set.
+Its trial -1 (`--first=-1`) is the recipe itself trained the space's 100 epochs: the point the samples are
+measured against.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -35,7 +37,8 @@ from experiments.configs import ram_mnist
 
 _ROOT = flags.DEFINE_string("root", None, "Folder of the trials' workdirs (outside the repo).")
 _TRIALS = flags.DEFINE_integer("trials", 16, "Trials to run: indices 0 .. trials-1.")
-_FIRST = flags.DEFINE_integer("first", 0, "First trial index (to split a search between machines).")
+_FIRST = flags.DEFINE_integer("first", 0, "First trial index (to split a search between machines; -1 adds "
+                              "near_recipe's reference trial).")
 _SEARCH_SEED = flags.DEFINE_integer("search_seed", 0, "Seed of the trials' settings.")
 _JOBS = flags.DEFINE_integer("jobs", 2, "Trials trained at a time.")
 _CONFIG = flags.DEFINE_string("config", "experiments/configs/ram_mnist.py:6", "The config every trial starts from.")
@@ -56,11 +59,17 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
     "sgd": (20, (3e-3, 1e-1), {"optimizer.name": "sgd", "optimizer.momentum": 0.9, "optimizer.nesterov": False}),
 }
 EPOCHS = (50, 100, 200)
+REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the space's length
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
 
 def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
+  if space == "near_recipe" and index == REFERENCE:
+    recipe = ram_mnist.RECIPE
+    return {"optimizer": "adam", "learning_rate": recipe["learning_rate"], "location_std": recipe["location_std"],
+            "num_samples": 1, "location_net_hidden": recipe["location_net_hidden"], "baseline_input": "state",
+            "epochs": NEAR_RECIPE["epochs"]}
   rng = np.random.default_rng([search_seed, index])
   if space == "near_recipe":
     return sample_near_recipe(rng)
@@ -113,7 +122,8 @@ def train_command(config: str, workdir: str, fields: dict) -> list:
 
 def trial_dir(root: str, search_seed: int, index: int, space: str = "wide") -> str:
   prefix = "" if space == "wide" else f"{space}_"  # the wide space's trials keep their first names
-  return os.path.join(root, f"{prefix}seed{search_seed}_trial{index:03d}")
+  name = "reference" if index == REFERENCE else f"trial{index:03d}"
+  return os.path.join(root, f"{prefix}seed{search_seed}_{name}")
 
 
 def read_json(path: str, default=None):
@@ -198,7 +208,8 @@ def markdown(table: dict) -> str:
   for r in table["trials"]:
     s = r["settings"]
     error = lambda key: f"{100 * r[key]:.2f}%" if r.get(key) is not None else "-"
-    lines.append(f"| {r['index']} | {s['optimizer']} | {s['learning_rate']:.2g} | {s['location_std']:.3f} | "
+    name = "recipe" if r["index"] == REFERENCE else r["index"]
+    lines.append(f"| {name} | {s['optimizer']} | {s['learning_rate']:.2g} | {s['location_std']:.3f} | "
                  f"{s['num_samples']} | {s['location_net_hidden']} | {s['baseline_input']} | "
                  f"{r['epochs_trained']:g}/{s['epochs']} ({r.get('best_epoch', '-')}) | {error('valid_error_1_path')} | "
                  f"{error('valid_error_mean_path')} | {(r['wall_s'] or 0) / 60:.0f} min |")
@@ -217,6 +228,9 @@ def main(argv):
     write_json(_OUTPUT.value, table)
     print(markdown(table))
     return
+  if _FIRST.value < (REFERENCE if _SPACE.value == "near_recipe" else 0):
+    sys.exit(f"error: --first={_FIRST.value}: expected 0 or more (-1, the reference trial, only with "
+             "--space=near_recipe)")
   indices = range(_FIRST.value, _FIRST.value + _TRIALS.value)
   seed, space, every = _SEARCH_SEED.value, _SPACE.value, _EVAL_EVERY.value or ram_mnist.EVAL_EVERY_EPOCHS
   if _DRY_RUN.value:

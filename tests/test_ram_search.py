@@ -97,3 +97,16 @@ def test_the_binary_takes_a_config_path_and_a_mistyped_flag_gets_one_error_line(
   assert "--config.eval_every_steps=3910" in lines[0]
   bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=nearby", "--dry_run")
   assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+  bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--first=-1", "--dry_run")  # wide has no -1
+  assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_near_recipe_trial_minus_one_is_the_recipe_itself(tmp_path):
+  reference = ram_search.sample_settings(0, ram_search.REFERENCE, "near_recipe")
+  assert reference == {"optimizer": "adam", "learning_rate": ram_mnist.RECIPE["learning_rate"],
+                       "location_std": ram_mnist.RECIPE["location_std"], "num_samples": 1,
+                       "location_net_hidden": ram_mnist.RECIPE["location_net_hidden"], "baseline_input": "state",
+                       "epochs": ram_search.sample_settings(0, 0, "near_recipe")["epochs"]}
+  assert ram_search.trial_dir(str(tmp_path), 0, -1, "near_recipe").endswith("near_recipe_seed0_reference")
+  assert "| recipe | adam |" in ram_search.markdown({"trials": [{"index": -1, "settings": reference,
+                                                                  "epochs_trained": 0, "wall_s": None}]})
