@@ -13,7 +13,8 @@ optimiser, M paths per image, the location network and the baseline).
 searched, the learning rate and the location std (log-uniformly, down to 0.02: the same std in [-1, 1] units is
 60/28 times as many pixels on a 60x60 canvas as on 28x28), and M = 1 or 2, for carrying the recipe to a new set.
 Its trial -1 (`--first=-1`) is the recipe itself trained the space's 100 epochs: the point the samples are
-measured against.
+measured against. `--space=std_sweep` is that reference with only the location std changed, trial i at
+std x sqrt(2)^(i+1) (0.12, 0.17, 0.24, 0.34, ...): the direction the near_recipe trials point to at 60x60.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -45,7 +46,8 @@ _CONFIG = flags.DEFINE_string("config", "experiments/configs/ram_mnist.py:6", "T
 _COLLECT = flags.DEFINE_bool("collect", False, "Write the results table instead of running trials.")
 _OUTPUT = flags.DEFINE_string("output", "results/ram_search.json", "The table --collect writes.")
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the trials' commands and run nothing.")
-_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe"], "What the trials sample (see the docstring).")
+_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe", "std_sweep"],
+                           "What the trials sample (see the docstring).")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", None, "Validation (and checkpoint) cadence in epochs; "
                                    "default ram_mnist.EVAL_EVERY_EPOCHS.", lower_bound=1)
 
@@ -65,9 +67,10 @@ NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "nu
 
 def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
-  if space == "near_recipe" and index == REFERENCE:
+  if (space, index) == ("near_recipe", REFERENCE) or space == "std_sweep":
     recipe = ram_mnist.RECIPE
-    return {"optimizer": "adam", "learning_rate": recipe["learning_rate"], "location_std": recipe["location_std"],
+    std = recipe["location_std"] * (1 if space == "near_recipe" else math.sqrt(2) ** (index + 1))
+    return {"optimizer": "adam", "learning_rate": recipe["learning_rate"], "location_std": std,
             "num_samples": 1, "location_net_hidden": recipe["location_net_hidden"], "baseline_input": "state",
             "epochs": NEAR_RECIPE["epochs"]}
   rng = np.random.default_rng([search_seed, index])
@@ -176,7 +179,8 @@ def trial_row(workdir: str) -> dict:
       rows = [r for r in map(json.loads, filter(str.strip, f)) if r.get("split") == "valid" and RULE in r]
   best = min(rows, key=lambda r: (r[RULE], r["step"])) if rows else None
   steps, target = run.get("steps", 0), trial["overrides"]["num_train_steps"]
-  row = {"index": trial["index"], "search_seed": trial["search_seed"], "settings": trial["settings"],
+  row = {"index": trial["index"], "space": trial.get("space", "wide"), "search_seed": trial["search_seed"],
+         "settings": trial["settings"],
          "config": trial["config"], "overrides": trial["overrides"], "command": trial["command"],
          "commit": run.get("commit"), "hardware": run.get("hardware"), "wall_s": run.get("wall_s"),
          "steps": steps, "num_train_steps": target, "finished": steps >= target,
@@ -208,7 +212,8 @@ def markdown(table: dict) -> str:
   for r in table["trials"]:
     s = r["settings"]
     error = lambda key: f"{100 * r[key]:.2f}%" if r.get(key) is not None else "-"
-    name = "recipe" if r["index"] == REFERENCE else r["index"]
+    space = r.get("space", "wide")  # the 28x28 search's rows predate the field: all "wide"
+    name = "recipe" if r["index"] == REFERENCE else (r["index"] if space == "wide" else f"{space} {r['index']}")
     lines.append(f"| {name} | {s['optimizer']} | {s['learning_rate']:.2g} | {s['location_std']:.3f} | "
                  f"{s['num_samples']} | {s['location_net_hidden']} | {s['baseline_input']} | "
                  f"{r['epochs_trained']:g}/{s['epochs']} ({r.get('best_epoch', '-')}) | {error('valid_error_1_path')} | "

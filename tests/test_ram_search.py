@@ -110,3 +110,15 @@ def test_near_recipe_trial_minus_one_is_the_recipe_itself(tmp_path):
   assert ram_search.trial_dir(str(tmp_path), 0, -1, "near_recipe").endswith("near_recipe_seed0_reference")
   assert "| recipe | adam |" in ram_search.markdown({"trials": [{"index": -1, "settings": reference,
                                                                   "epochs_trained": 0, "wall_s": None}]})
+
+
+def test_std_sweep_changes_only_the_location_std_of_the_reference(tmp_path):
+  reference = ram_search.sample_settings(0, ram_search.REFERENCE, "near_recipe")
+  sweep = [ram_search.sample_settings(seed, i, "std_sweep") for seed, i in ((0, 0), (0, 1), (0, 2), (5, 3))]
+  stds = [s.pop("location_std") for s in sweep]
+  assert all(s == {k: v for k, v in reference.items() if k != "location_std"} for s in sweep)
+  assert [round(v / reference["location_std"], 6) for v in stds] == [round(math.sqrt(2) ** k, 6) for k in (1, 2, 3, 4)]
+  assert ram_search.trial_dir(str(tmp_path), 0, 1, "std_sweep").endswith("std_sweep_seed0_trial001")
+  row = {"index": 1, "space": "std_sweep", "settings": {**sweep[1], "location_std": stds[1]}, "epochs_trained": 0,
+         "wall_s": None}
+  assert "| std_sweep 1 | adam | 0.00075 | 0.171 | 1 |" in ram_search.markdown({"trials": [row]})
