@@ -15,6 +15,7 @@ searched, the learning rate and the location std (log-uniformly, down to 0.02: t
 Its trial -1 (`--first=-1`) is the recipe itself trained the space's 100 epochs: the point the samples are
 measured against. `--space=std_sweep` is that reference with only the location std changed, trial i at
 std x sqrt(2)^(i+1) (0.12, 0.17, 0.24, 0.34, ...): the direction the near_recipe trials point to at 60x60.
+`--space=variants` is that reference with one of `VARIANTS` changed: an LSTM core, or M = 2 or 4 paths per image.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -46,7 +47,7 @@ _CONFIG = flags.DEFINE_string("config", "experiments/configs/ram_mnist.py:6", "T
 _COLLECT = flags.DEFINE_bool("collect", False, "Write the results table instead of running trials.")
 _OUTPUT = flags.DEFINE_string("output", "results/ram_search.json", "The table --collect writes.")
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the trials' commands and run nothing.")
-_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe", "std_sweep"],
+_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe", "std_sweep", "variants"],
                            "What the trials sample (see the docstring).")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", None, "Validation (and checkpoint) cadence in epochs; "
                                    "default ram_mnist.EVAL_EVERY_EPOCHS.", lower_bound=1)
@@ -62,11 +63,14 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
 }
 EPOCHS = (50, 100, 200)
 REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the space's length
+VARIANTS = ({"core": "lstm"}, {"num_samples": 2}, {"num_samples": 4})  # space "variants": trial i changes one
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
 
 def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
+  if space == "variants":
+    return {**sample_settings(search_seed, REFERENCE, "near_recipe"), **VARIANTS[index]}
   if (space, index) == ("near_recipe", REFERENCE) or space == "std_sweep":
     recipe = ram_mnist.RECIPE
     std = recipe["location_std"] * (1 if space == "near_recipe" else math.sqrt(2) ** (index + 1))
@@ -109,7 +113,8 @@ def overrides(settings: dict, eval_every_epochs: int = ram_mnist.EVAL_EVERY_EPOC
           "model.location_net_hidden": settings["location_net_hidden"],
           "model.baseline_input": settings["baseline_input"],
           "num_train_steps": steps_per_epoch * settings["epochs"], "eval_every_steps": every,
-          "checkpoint_every_steps": every, "log_every_steps": steps_per_epoch}
+          "checkpoint_every_steps": every, "log_every_steps": steps_per_epoch,
+          **({"model.core": settings["core"]} if "core" in settings else {})}  # the RNN core unless a variant
 
 
 def relative_cost(settings: dict) -> float:
@@ -160,9 +165,10 @@ def run_trial(config: str, root: str, search_seed: int, index: int, space: str =
     return f"trial {index}: finished before"
   os.makedirs(workdir, exist_ok=True)
   command = train_command(config, workdir, fields)
+  shown = " ".join(["python"] + [shlex.quote(c) for c in command[1:]])
   write_json(os.path.join(workdir, "trial.json"), {"index": index, "search_seed": search_seed, "config": config,
                                                    "space": space, "settings": settings, "overrides": fields,
-                                                   "command": " ".join(["python"] + [shlex.quote(c) for c in command[1:]])})
+                                                   "command": shown})
   with open(os.path.join(workdir, "log.txt"), "a") as log:
     code = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
   return f"trial {index}: " + ("finished" if code == 0 else f"failed (exit {code}; see {workdir}/log.txt)")
@@ -207,17 +213,17 @@ def collect(root: str) -> dict:
 
 
 def markdown(table: dict) -> str:
-  lines = ["| trial | optimiser | lr | std | M | loc. hidden | baseline | epochs (best) | valid 1 path | "
-           "valid mean path | wall |", "|" + " --- |" * 11]
+  lines = ["| trial | optimiser | lr | std | M | core | loc. hidden | baseline | epochs (best) | valid 1 path | "
+           "valid mean path | wall |", "|" + " --- |" * 12]
   for r in table["trials"]:
     s = r["settings"]
     error = lambda key: f"{100 * r[key]:.2f}%" if r.get(key) is not None else "-"
     space = r.get("space", "wide")  # the 28x28 search's rows predate the field: all "wide"
     name = "recipe" if r["index"] == REFERENCE else (r["index"] if space == "wide" else f"{space} {r['index']}")
     lines.append(f"| {name} | {s['optimizer']} | {s['learning_rate']:.2g} | {s['location_std']:.3f} | "
-                 f"{s['num_samples']} | {s['location_net_hidden']} | {s['baseline_input']} | "
-                 f"{r['epochs_trained']:g}/{s['epochs']} ({r.get('best_epoch', '-')}) | {error('valid_error_1_path')} | "
-                 f"{error('valid_error_mean_path')} | {(r['wall_s'] or 0) / 60:.0f} min |")
+                 f"{s['num_samples']} | {s.get('core', 'rnn')} | {s['location_net_hidden']} | "
+                 f"{s['baseline_input']} | {r['epochs_trained']:g}/{s['epochs']} ({r.get('best_epoch', '-')}) | "
+                 f"{error('valid_error_1_path')} | {error('valid_error_mean_path')} | {(r['wall_s'] or 0) / 60:.0f} min |")
   return "\n".join(lines)
 
 
@@ -236,6 +242,9 @@ def main(argv):
   if _FIRST.value < (REFERENCE if _SPACE.value == "near_recipe" else 0):
     sys.exit(f"error: --first={_FIRST.value}: expected 0 or more (-1, the reference trial, only with "
              "--space=near_recipe)")
+  if _SPACE.value == "variants" and _FIRST.value + _TRIALS.value > len(VARIANTS):
+    sys.exit(f"error: --first={_FIRST.value} --trials={_TRIALS.value}: --space=variants has trials 0 to "
+             f"{len(VARIANTS) - 1} only")
   indices = range(_FIRST.value, _FIRST.value + _TRIALS.value)
   seed, space, every = _SEARCH_SEED.value, _SPACE.value, _EVAL_EVERY.value or ram_mnist.EVAL_EVERY_EPOCHS
   if _DRY_RUN.value:

@@ -6,7 +6,7 @@ import math
 import os
 
 from experiments import ram_search
-from experiments.configs import ram_mnist
+from experiments.configs import ram_mnist, ram_translated
 
 
 def test_trials_are_reproducible_and_cover_the_space():
@@ -121,4 +121,27 @@ def test_std_sweep_changes_only_the_location_std_of_the_reference(tmp_path):
   assert ram_search.trial_dir(str(tmp_path), 0, 1, "std_sweep").endswith("std_sweep_seed0_trial001")
   row = {"index": 1, "space": "std_sweep", "settings": {**sweep[1], "location_std": stds[1]}, "epochs_trained": 0,
          "wall_s": None}
-  assert "| std_sweep 1 | adam | 0.00075 | 0.171 | 1 |" in ram_search.markdown({"trials": [row]})
+  assert "| std_sweep 1 | adam | 0.00075 | 0.171 | 1 | rnn |" in ram_search.markdown({"trials": [row]})
+
+
+def test_variants_change_one_setting_of_the_reference_and_name_real_config_fields():
+  reference = ram_search.sample_settings(0, ram_search.REFERENCE, "near_recipe")
+  variants = [ram_search.sample_settings(0, i, "variants") for i in range(len(ram_search.VARIANTS))]
+  for variant, change in zip(variants, ram_search.VARIANTS):
+    assert {k: v for k, v in variant.items() if k not in change} == {k: v for k, v in reference.items()
+                                                                       if k not in change}
+  lstm = ram_search.overrides(variants[0], eval_every_epochs=10)
+  assert lstm["model.core"] == "lstm" and "model.core" not in ram_search.overrides(reference, 10)
+  assert ram_search.overrides(variants[2], 10)["reinforce.num_samples"] == 4
+  config = ram_translated.get_config("6")
+  for field in lstm:
+    assert config_layout_has(config, field), field
+
+
+def config_layout_has(config, dotted: str) -> bool:
+  node = config
+  for part in dotted.split("."):
+    if part not in node:
+      return False
+    node = node[part]
+  return True
