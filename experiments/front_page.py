@@ -127,7 +127,7 @@ def speed_table() -> str:
 def collector_markdown(name: str) -> str:
   """The full table of results/NAME.json as its collector writes it (`--markdown`)."""
   if name in ("ram_search", "ram_search_t60"):
-    return ram_search.markdown(load(name))
+    return ram_search.markdown(load(name)) + "\n"
   if name == "nmt_europarl":
     from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
     return results.markdown_table(load(name))
@@ -147,8 +147,8 @@ def tables() -> dict:
       spec(ram_targets.SPEC), {name: load(name) for name in ram_targets.SOURCES}, load("ram_paper_tables"))
   if load("benchmark_glimpse") is not None:
     out["summary_speed"] = speed_table
-  for name in ("ram_recipe", "ram_length", "ram_search", "ram_search_t60", "ram_paper_tables", "ram_offline",
-               "mnist_baselines", "ram_catch", "nmt_europarl", "textcls"):
+  for name in ("ram_recipe", "ram_length", "ram_lstm", "ram_search", "ram_search_t60", "ram_paper_tables",
+               "ram_offline", "mnist_baselines", "ram_catch", "nmt_europarl", "textcls"):
     if load(name) is not None:
       out[f"results/{name}.json"] = lambda name=name: collector_markdown(name)
     else:

@@ -1,6 +1,6 @@
 """Where each RAM row of Mnih et al. (2014)'s Tables 1 and 2 stands against its target, from the collected runs
 that follow the validation protocol (trained on 50,000 digits, the checkpoint chosen on the 10,000 held out, the
-test set read once): `results/ram_recipe.json` and `results/ram_length.json`.
+test set read once): `results/ram_recipe.json`, `results/ram_length.json` and `results/ram_lstm.json`.
 
 A row's error is the better of the paper's two rules, the mean path and one sampled path, each the mean over the
 row's seeds (the table says which rule). The target is the paper's error in Table 1 and the paper's error plus
@@ -13,7 +13,7 @@ from experiments import collect_results
 from experiments.configs import ram_mnist
 
 SPEC = "ram_recipe"  # its rows are the targets: every learned RAM row of Tables 1a, 1b, 2a and 2b
-SOURCES = ("ram_recipe", "ram_length")
+SOURCES = ("ram_recipe", "ram_length", "ram_lstm")
 SLACK = {"1a": 0.0, "1b": 0.0, "2a": 0.005, "2b": 0.005}  # how far above the paper a row may land
 RULES = {"error_mean_path": "mean path", "error_1_path": "one path"}
 CLUTTERED = ("2a", "2b")  # the tables whose RAM-8 rows are set against the conv net and random glimpses
