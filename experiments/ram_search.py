@@ -70,13 +70,11 @@ NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "nu
 def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
   if space == "variants":
-    return {**sample_settings(search_seed, REFERENCE, "near_recipe"), **VARIANTS[index]}
-  if (space, index) == ("near_recipe", REFERENCE) or space == "std_sweep":
-    recipe = ram_mnist.RECIPE
-    std = recipe["location_std"] * (1 if space == "near_recipe" else math.sqrt(2) ** (index + 1))
-    return {"optimizer": "adam", "learning_rate": recipe["learning_rate"], "location_std": std,
-            "num_samples": 1, "location_net_hidden": recipe["location_net_hidden"], "baseline_input": "state",
-            "epochs": NEAR_RECIPE["epochs"]}
+    return {**reference_settings(), **VARIANTS[index]}
+  if space == "std_sweep":
+    return {**reference_settings(), "location_std": ram_mnist.RECIPE["location_std"] * math.sqrt(2) ** (index + 1)}
+  if (space, index) == ("near_recipe", REFERENCE):
+    return reference_settings()
   rng = np.random.default_rng([search_seed, index])
   if space == "near_recipe":
     return sample_near_recipe(rng)
@@ -88,6 +86,14 @@ def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
           "location_net_hidden": int(rng.choice([0, 256])),
           "baseline_input": str(rng.choice(["state", "constant"])),
           "epochs": int(rng.choice(EPOCHS))}
+
+
+def reference_settings() -> dict:
+  """The recipe (ram_mnist.RECIPE: Adam, its lr and std, a location hidden layer, M = 1) at near_recipe's length."""
+  recipe = ram_mnist.RECIPE
+  return {"optimizer": "adam", "learning_rate": recipe["learning_rate"], "location_std": recipe["location_std"],
+          "num_samples": 1, "location_net_hidden": recipe["location_net_hidden"], "baseline_input": "state",
+          "epochs": NEAR_RECIPE["epochs"]}
 
 
 def log_uniform(rng, low: float, high: float) -> float:
@@ -223,7 +229,8 @@ def markdown(table: dict) -> str:
     lines.append(f"| {name} | {s['optimizer']} | {s['learning_rate']:.2g} | {s['location_std']:.3f} | "
                  f"{s['num_samples']} | {s.get('core', 'rnn')} | {s['location_net_hidden']} | "
                  f"{s['baseline_input']} | {r['epochs_trained']:g}/{s['epochs']} ({r.get('best_epoch', '-')}) | "
-                 f"{error('valid_error_1_path')} | {error('valid_error_mean_path')} | {(r['wall_s'] or 0) / 60:.0f} min |")
+                 f"{error('valid_error_1_path')} | {error('valid_error_mean_path')} | "
+                 f"{(r['wall_s'] or 0) / 60:.0f} min |")
   return "\n".join(lines)
 
 

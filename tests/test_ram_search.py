@@ -29,7 +29,10 @@ def test_overrides_select_on_validation_and_name_real_config_fields():
   assert fields["eval_every_steps"] == 2500 * ram_mnist.EVAL_EVERY_EPOCHS
   assert fields["eval_split"] == "valid" and fields["select_by"] == "error_1_path"
   assert fields["data.name"] == "mnist" and round(60000 * fields["data.validation_fraction"]) == 10000
-  config = ram_mnist.get_config("6")
+  assert_fields_of(ram_mnist.get_config("6"), fields)
+
+
+def assert_fields_of(config, fields: dict) -> None:
   for name, value in fields.items():  # every override is a field of the config, of the field's type
     *path, leaf = name.split(".")
     block = config
@@ -133,15 +136,4 @@ def test_variants_change_one_setting_of_the_reference_and_name_real_config_field
   lstm = ram_search.overrides(variants[0], eval_every_epochs=10)
   assert lstm["model.core"] == "lstm" and "model.core" not in ram_search.overrides(reference, 10)
   assert ram_search.overrides(variants[2], 10)["reinforce.num_samples"] == 4
-  config = ram_translated.get_config("6")
-  for field in lstm:
-    assert config_layout_has(config, field), field
-
-
-def config_layout_has(config, dotted: str) -> bool:
-  node = config
-  for part in dotted.split("."):
-    if part not in node:
-      return False
-    node = node[part]
-  return True
+  assert_fields_of(ram_translated.get_config("6"), lstm)
