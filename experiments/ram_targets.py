@@ -37,6 +37,11 @@ def epochs(row: dict) -> float:
   return steps / ram_mnist.steps_for(1, batch)
 
 
+def core(row: dict) -> str:
+  """The recurrent core the row trained (`model.core`, the configs' RNN where the row does not override it)."""
+  return {"rnn": "RNN core", "lstm": "LSTM core"}[row["overrides"].get("model.core", "rnn")]
+
+
 def longest(rows: list, table: str, label: str):
   """The row of `table` called `label` with the longest training (the default-length variant), or None."""
   found = [r for r in rows if r["table"] == table and r["row"] == label and r.get("headline")]
@@ -63,7 +68,7 @@ def markdown(spec: dict, collected: dict, paper_tables: dict) -> str:
     collected: results file name (SOURCES) -> its parsed JSON, or None where it is not there yet.
     paper_tables: results/ram_paper_tables.json, for the conv and random-glimpse comparisons.
   """
-  lines = ["| table | row | paper | target | run | seeds | error (rule) | meets the target | the paper's comparison |",
+  lines = ["| table | row | paper | target | run (core, length) | seeds | error (rule) | meets the target | the paper's comparison |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   runs = [(name, r) for name in SOURCES for r in (collected.get(name) or {}).get("rows", [])]
   for target_row in spec["rows"]:
@@ -76,7 +81,7 @@ def markdown(spec: dict, collected: dict, paper_tables: dict) -> str:
     for name, row in mine:
       error, rule = better_rule(row)
       compared = comparison(table, error, paper_tables) if table in CLUTTERED and "8 glimpses" in label else ""
-      lines.append(f"{head} `results/{name}.json`, {epochs(row):.0f} epochs | {len(row['seeds'])} | "
+      lines.append(f"{head} `results/{name}.json`, {core(row)}, {epochs(row):.0f} epochs | {len(row['seeds'])} | "
                    f"{100 * error:.2f}% ({rule}) | {'yes' if error <= target else 'no'}, "
                    f"{100 * (error - paper):+.2f} points from the paper | {compared} |")
   return "\n".join(lines) + "\n"

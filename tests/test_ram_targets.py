@@ -31,7 +31,7 @@ def test_each_row_takes_its_better_rule_and_its_tables_slack():
   lines = ram_targets.markdown(SPEC, collected, PAPER_TABLES).splitlines()[2:]
   translated, cluttered, large = map(cells, lines)
   # 1b: one path 1.50% (mean of the seeds) beats mean path 1.70%; Table 1 allows nothing above the paper.
-  assert translated[3:8] == ["≤ 1.22%", "`results/ram_recipe.json`, 600 epochs", "2", "1.50% (one path)",
+  assert translated[3:8] == ["≤ 1.22%", "`results/ram_recipe.json`, RNN core, 600 epochs", "2", "1.50% (one path)",
                              "no, +0.28 points from the paper"]
   # 2a: 4.40% one path, inside the paper's 4.04% + 0.5 points; the comparison uses the longest conv row.
   assert cluttered[3] == "≤ 4.54%" and cluttered[6:8] == ["4.40% (one path)", "yes, +0.36 points from the paper"]
@@ -45,9 +45,12 @@ def test_a_ram_row_between_the_baselines_is_said_to_beat_only_the_random_glimpse
   assert ram_targets.comparison("2b", 0.05, PAPER_TABLES) == ""  # no baselines collected for that table
 
 
-def test_every_run_of_a_row_gets_its_own_line():
+def test_every_run_of_a_row_gets_its_own_line_naming_its_core():
+  lstm = collected_row("1b", "RAM, 6 glimpses", [0.011], [0.012])
+  lstm["overrides"] = {**OVERRIDES, "model.core": "lstm", "num_train_steps": 39100}
   collected = {"ram_recipe": {"rows": [collected_row("1b", "RAM, 6 glimpses", [0.02], [0.03])]},
-               "ram_length": {"rows": [collected_row("1b", "RAM, 6 glimpses", [0.011], [0.012])]}}
+               "ram_lstm": {"rows": [lstm]}}
   lines = [cells(l) for l in ram_targets.markdown(SPEC, collected, PAPER_TABLES).splitlines()[2:]]
-  assert [(l[4].split("`")[1], l[6], l[7].split(",")[0]) for l in lines[:2]] == [
-      ("results/ram_recipe.json", "2.00% (one path)", "no"), ("results/ram_length.json", "1.10% (one path)", "yes")]
+  assert [(l[4], l[6], l[7].split(",")[0]) for l in lines[:2]] == [
+      ("`results/ram_recipe.json`, RNN core, 600 epochs", "2.00% (one path)", "no"),
+      ("`results/ram_lstm.json`, LSTM core, 100 epochs", "1.10% (one path)", "yes")]
