@@ -77,8 +77,30 @@ def test_ram_rows_take_the_papers_optimizer_as_one_option(module, arg):
   assert (sgd.optimizer.name, sgd.optimizer.momentum, sgd.batch_size) == ("sgd", 0.9, 20)  # Mnih et al., 4.1
   assert sgd.num_train_steps * sgd.batch_size == adam.num_train_steps * adam.batch_size  # as many images
   assert sgd.model == adam.model and sgd.data == adam.data and sgd.reinforce == adam.reinforce
-  with pytest.raises(ValueError, match="the options after the glimpses must be nothing or 'sgd', not 'adam'"):
+  with pytest.raises(ValueError, match="must be 'sgd' and/or 'lstm', each at most once, not 'adam'"):
     module.get_config(arg + ",adam")
+
+
+@pytest.mark.parametrize("module,arg", [(ram_mnist, "6"), (ram_translated, "6"), (ram_cluttered, "60,8")])
+def test_ram_rows_take_an_lstm_core_as_one_option_changing_nothing_else(module, arg):
+  rnn, lstm, both = (module.get_config(arg + options) for options in ("", ",lstm", ",lstm,sgd"))
+  assert (rnn.model.core, lstm.model.core, both.model.core) == ("rnn", "lstm", "lstm")
+  assert lstm.model.to_dict() == {**rnn.model.to_dict(), "core": "lstm"}
+  assert lstm.optimizer == rnn.optimizer and lstm.data == rnn.data and both.optimizer.name == "sgd"
+  with pytest.raises(ValueError, match="each at most once, not 'lstm,lstm'"):
+    module.get_config(arg + ",lstm,lstm")
+
+
+def test_the_lstm_rows_are_their_configs_with_the_lstm_option():
+  """Each row of results/ram_lstm.spec.json is its config with ',lstm', less the length where the row says so."""
+  spec = io_utils.read_json(os.path.join(helpers.REPO, "results", "ram_lstm.spec.json"))
+  modules = {"ram_translated": ram_translated, "ram_cluttered": ram_cluttered}
+  for row in spec["rows"]:
+    file, _, arg = row["config"].partition(":")
+    c = modules[os.path.basename(file).removesuffix(".py")].get_config(arg + ",lstm")
+    restated = {k: v for k, v in row["overrides"].items()
+                if k not in ("data.name", "num_train_steps", "checkpoint_every_steps")}
+    assert {k: c[k.split(".")[0]][k.split(".")[1]] if "." in k else c[k] for k in restated} == restated, row["id"]
 
 
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the

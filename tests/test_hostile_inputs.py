@@ -22,7 +22,7 @@ from tests import helpers
     (ram_cluttered, "60,abc", "row 'abc' is not a whole number from 1 to 8"),
     (ram_cluttered, "60", "it needs the canvas size and the row"),
     (ram_cluttered, "60,conv,sgd", "the baselines take no options"),
-    (ram_mnist, "6,x", "nothing or 'sgd'"),
+    (ram_mnist, "6,x", "must be 'sgd' and/or 'lstm'"),
     (ram_mnist, "0", "not a whole number from 1 to 7"),
     (ram_translated, "fc,sgd", "the baselines take no options"),
     (nmt_europarl, "rnnsearch,x", "length limit 'x' is not a whole number from 1 to 1000"),
@@ -84,7 +84,7 @@ def test_ram_fields_are_checked_with_their_ranges(field, value):
 
 
 def test_every_shipped_config_passes_the_field_checks():
-  for module, args in ((ram_mnist, ("2", "7,sgd")), (ram_cluttered, ("60,6", "100,random", "60,conv")),
+  for module, args in ((ram_mnist, ("2", "7,sgd", "6,lstm")), (ram_cluttered, ("60,6", "100,random", "60,conv")),
                        (ram_translated, ("8", "fc")), (nmt_europarl, ("rnnsearch,50", "rnnencdec,30,paper")),
                        (textcls, ("sst2", "trec,cnn", "mr,max"))):
     for arg in args:

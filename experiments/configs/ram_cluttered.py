@@ -3,7 +3,8 @@ r"""Cluttered translated MNIST (Mnih et al. 2014, Table 2): 60x60 with 4 pieces 
 
 The argument after ':' is "SIZE,GLIMPSES" (e.g. 60,6 or 100,8), "SIZE,random" (8 random glimpses), or
 "SIZE,fc" / "SIZE,conv" for the baselines (conv: 10x10 filters, stride 5, then 256 units; 86 at 100x100);
-",sgd" after a RAM row (e.g. 60,6,sgd) trains it with the paper's optimiser (`ram_mnist.use_paper_optimizer`).
+",sgd" after a RAM row (e.g. 60,6,sgd) trains it with the paper's optimiser and ",lstm" (e.g. 60,8,lstm) with an
+LSTM core (`ram_mnist.with_options`).
 Run:
   python -m experiments.train --config=experiments/configs/ram_cluttered.py:60,6 --workdir=/tmp/ram_c60_6 \
       --config.data.name=mnist_offline
@@ -56,7 +57,7 @@ def baseline_config(kind: str, size: int):
 
 
 FORMS = ("'SIZE,N' with SIZE 60 or 100 and N glimpses from 1 to 8 (e.g. '60,6'), 'SIZE,random', 'SIZE,fc' or "
-         "'SIZE,conv', and ',sgd' after a RAM row (e.g. '60,6,sgd')")
+         "'SIZE,conv', and ',sgd' and/or ',lstm' after a RAM row (e.g. '60,6,sgd', '60,8,lstm')")
 
 
 def read_argument(arg: str) -> tuple:
@@ -80,7 +81,7 @@ def get_config(arg="60,6"):
     c = ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=8 if random else int(what),
                                                  glimpse_size=setting["glimpse_size"],
                                                  num_scales=setting["num_scales"], random_glimpses=random))
-    ram_mnist.with_optimizer(with_canvas_cadence(c), options)
+    ram_mnist.with_options(with_canvas_cadence(c), options)
   c.data.canvas = size
   c.data.clutter = setting["clutter"]
   c.data.clutter_size = 8

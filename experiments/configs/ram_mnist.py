@@ -1,7 +1,7 @@
 r"""RAM on 28x28 MNIST (Mnih et al. 2014, Table 1a): 8x8 glimpses at 1 scale, 2 to 7 glimpses.
 
 Run (6 glimpses; the argument after ':' is the number of glimpses, default 6, with ",sgd" for the paper's
-optimiser, `use_paper_optimizer`), on the full protocol:
+optimiser, `use_paper_optimizer`, and ",lstm" for an LSTM core, `with_options`), on the full protocol:
   python -m experiments.train --config=experiments/configs/ram_mnist.py:6 --workdir=$HOME/runs/ram_mnist6 \
       --config.data.name=mnist
   python -m experiments.evaluate --workdir=$HOME/runs/ram_mnist6
@@ -78,21 +78,30 @@ def use_paper_optimizer(c) -> None:
                      warmup_steps=0, clip_norm=5.0)
 
 
+OPTIONS = ("sgd", "lstm")  # what may follow a RAM row's glimpses, each at most once, in any order
+
+
 def read_options(options) -> tuple:
-  """The options after a RAM row's glimpses: nothing (Adam) or 'sgd' (the paper's optimiser)."""
-  if len(options) > 1 or any(o != "sgd" for o in options):
-    raise ValueError(f"the options after the glimpses must be nothing or 'sgd', not {','.join(options)!r}")
+  """The options after a RAM row's glimpses: 'sgd' (the paper's optimiser, not Adam) and 'lstm' (an LSTM core,
+  not the ReLU RNN), each at most once."""
+  if any(o not in OPTIONS for o in options) or len(set(options)) < len(options):
+    raise ValueError(f"the options after the glimpses must be 'sgd' and/or 'lstm', each at most once, not "
+                     f"{','.join(options)!r}")
   return tuple(options)
 
 
-def with_optimizer(c, options):
-  """The config with the optimiser its argument's options name ("sgd": the paper's; none: Adam)."""
+def with_options(c, options):
+  """The config with its argument's options: "sgd", the paper's optimiser (else Adam); "lstm", an LSTM core of
+  the same size (else the RNN of Mnih et al.'s Section 4.1), the variant of results/ram_search_t60.json."""
   if "sgd" in options:
     use_paper_optimizer(c)
+  if "lstm" in options:
+    c.model.core = "lstm"
   return c
 
 
-FORMS = "'N' or 'N,sgd', N glimpses from 1 to 7 (e.g. '6'; '6,sgd' trains with the paper's optimiser)"
+FORMS = ("'N' glimpses from 1 to 7, then ',sgd' (the paper's optimiser) and/or ',lstm' (an LSTM core) "
+         "(e.g. '6', '6,sgd', '6,lstm')")
 
 
 def read_argument(arg: str) -> tuple:
@@ -102,4 +111,4 @@ def read_argument(arg: str) -> tuple:
 
 def get_config(arg="6"):
   glimpses, options = arguments.parse(arg, FORMS, read_argument)
-  return with_optimizer(ram_config(ram_model(num_glimpses=glimpses)), options)
+  return with_options(ram_config(ram_model(num_glimpses=glimpses)), options)

@@ -2,7 +2,7 @@ r"""Translated MNIST (Mnih et al. 2014, Table 1b): each digit at a random spot o
 at 3 scales, 4/6/8 glimpses, or the FC/conv baselines.
 
 The argument after ':' is the number of glimpses (4, 6 or 8), with ",sgd" for the paper's optimiser
-(`ram_mnist.use_paper_optimizer`), or "fc"/"conv". Run:
+and ",lstm" for an LSTM core (`ram_mnist.with_options`), or "fc"/"conv". Run:
   python -m experiments.train --config=experiments/configs/ram_translated.py:6 --workdir=/tmp/ram_t60_6 \
       --config.data.name=mnist_offline
 The RAM rows start from the recipe searched at 28x28 (`ram_mnist.RECIPE`: 200 epochs of 50,000 digits, the
@@ -13,7 +13,8 @@ Paper: the rows of its Table 1b (NIPS 2014 version, full protocol). Measured her
 from experiments.configs import arguments, ram_cluttered, ram_mnist
 
 
-FORMS = "'N' glimpses from 1 to 8 (e.g. '6'; '6,sgd' with the paper's optimiser), 'fc' or 'conv'"
+FORMS = ("'N' glimpses from 1 to 8, then ',sgd' (the paper's optimiser) and/or ',lstm' (an LSTM core) (e.g. '6', "
+         "'6,lstm'), 'fc' or 'conv'")
 
 
 def read_argument(arg: str) -> tuple:
@@ -31,7 +32,7 @@ def get_config(arg="6"):
     c = ram_cluttered.baseline_config(what, 60)
   else:
     c = ram_mnist.ram_config(ram_mnist.ram_model(num_glimpses=int(what), glimpse_size=12, num_scales=3))
-    ram_mnist.with_optimizer(ram_cluttered.with_canvas_cadence(c), options)
+    ram_mnist.with_options(ram_cluttered.with_canvas_cadence(c), options)
   c.data.canvas = 60
   c.data.clutter = 0
   c.data.clutter_size = 8
