@@ -58,11 +58,13 @@ def ram_table() -> str:
   for row in candidates:
     if key(row) in shown and (key(row) not in longest or max(row["steps"]) > max(longest[key(row)]["steps"])):
       longest[key(row)] = row
-  recipe = load("ram_recipe")
-  # The recipe changes the model (a hidden layer in the location network): the label says so.
-  rows = list(longest.values()) + [dict(r, data=r["data"].split(",")[0] + ", the searched recipe: location "
-                                        "network with a hidden layer of 256")
-                                   for r in (recipe or {}).get("rows", [])]
+  # The recipe changes the model (a hidden layer in the location network), and so does the LSTM core: the labels
+  # say so.
+  recipe_label = ", the searched recipe: location network with a hidden layer of 256"
+  rows = list(longest.values()) + [
+      dict(r, data=r["data"].split(",")[0] + recipe_label + extra)
+      for name, extra in (("ram_recipe", ""), ("ram_lstm", ", an LSTM core"))
+      for r in (load(name) or {}).get("rows", [])]
   pct = collect_results.percent
   for row in rows:
     one = row.get("mean_error_1_path", _mean(row, "error_1_path"))
