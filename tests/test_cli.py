@@ -70,7 +70,9 @@ def test_a_config_argument_its_file_refuses_is_one_error_line(tmp_path):
                             f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "Traceback" not in proc.stderr
   assert ("error: --config=experiments/configs/ram_mnist.py:6,adam: config argument '6,adam' is not a valid form (the "
-          "options after the glimpses must be nothing or 'sgd', not 'adam'); expected 'N' or 'N,sgd'" in proc.stderr)
+          "options after the glimpses must be 'sgd' and/or 'lstm', each at most once, not 'adam'); expected 'N' "
+          "glimpses from 1 to 7, then ',sgd'" in proc.stderr)
+  assert proc.stderr.count("\n") == 1
 
 
 def test_wrong_type_for_a_field_is_refused(tmp_path):
