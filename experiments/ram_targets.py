@@ -38,8 +38,9 @@ def epochs(row: dict) -> float:
 
 
 def core(row: dict) -> str:
-  """The recurrent core the row trained (`model.core`, the configs' RNN where the row does not override it)."""
-  return {"rnn": "RNN core", "lstm": "LSTM core"}[row["overrides"].get("model.core", "rnn")]
+  """The recurrent core the row trained: its `model.core` override, else the RAM configs' default."""
+  name = row["overrides"].get("model.core", ram_mnist.ram_model()["core"])
+  return {"rnn": "RNN core", "lstm": "LSTM core"}[name]
 
 
 def longest(rows: list, table: str, label: str):
@@ -68,8 +69,8 @@ def markdown(spec: dict, collected: dict, paper_tables: dict) -> str:
     collected: results file name (SOURCES) -> its parsed JSON, or None where it is not there yet.
     paper_tables: results/ram_paper_tables.json, for the conv and random-glimpse comparisons.
   """
-  lines = ["| table | row | paper | target | run (core, length) | seeds | error (rule) | meets the target | the paper's comparison |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+  lines = ["| table | row | paper | target | run (core, length) | seeds | error (rule) | meets the target | "
+           "the paper's comparison |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   runs = [(name, r) for name in SOURCES for r in (collected.get(name) or {}).get("rows", [])]
   for target_row in spec["rows"]:
     table, label, paper = target_row["table"], target_row["row"], target_row["paper_error"]
