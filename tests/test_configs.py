@@ -60,14 +60,21 @@ def test_ram_rows(row):
 def test_the_recipe_rows_are_their_configs_as_they_are():
   """Each row of results/ram_recipe.spec.json runs its config file's defaults: its overrides only name the full
   protocol's data and restate what the config already holds."""
-  spec = io_utils.read_json(os.path.join(helpers.REPO, "results", "ram_recipe.spec.json"))
+  for row in assert_rows_restate_their_configs("ram_recipe", "", ignored=("data.name",)):
+    assert row["overrides"]["data.name"] == "mnist" and "pinned" not in row
+
+
+def assert_rows_restate_their_configs(spec_name: str, option: str, ignored: tuple) -> list:
+  """Asserts each row of results/SPEC_NAME.spec.json overrides only what its config with `option` appended to its
+  argument already holds (less the `ignored` fields); returns the rows."""
+  spec = io_utils.read_json(os.path.join(helpers.REPO, "results", f"{spec_name}.spec.json"))
   modules = {"ram_mnist": ram_mnist, "ram_translated": ram_translated, "ram_cluttered": ram_cluttered}
   for row in spec["rows"]:
     file, _, arg = row["config"].partition(":")
-    c = modules[os.path.basename(file).removesuffix(".py")].get_config(arg)
-    restated = {k: v for k, v in row["overrides"].items() if k != "data.name"}
+    c = modules[os.path.basename(file).removesuffix(".py")].get_config(arg + option)
+    restated = {k: v for k, v in row["overrides"].items() if k not in ignored}
     assert {k: c[k.split(".")[0]][k.split(".")[1]] if "." in k else c[k] for k in restated} == restated, row["id"]
-    assert row["overrides"]["data.name"] == "mnist" and "pinned" not in row
+  return spec["rows"]
 
 
 @pytest.mark.parametrize("module,arg", [(ram_mnist, "6"), (ram_translated, "8"), (ram_cluttered, "60,6"),
@@ -93,14 +100,9 @@ def test_ram_rows_take_an_lstm_core_as_one_option_changing_nothing_else(module, 
 
 def test_the_lstm_rows_are_their_configs_with_the_lstm_option():
   """Each row of results/ram_lstm.spec.json is its config with ',lstm', less the length where the row says so."""
-  spec = io_utils.read_json(os.path.join(helpers.REPO, "results", "ram_lstm.spec.json"))
-  modules = {"ram_translated": ram_translated, "ram_cluttered": ram_cluttered}
-  for row in spec["rows"]:
-    file, _, arg = row["config"].partition(":")
-    c = modules[os.path.basename(file).removesuffix(".py")].get_config(arg + ",lstm")
-    restated = {k: v for k, v in row["overrides"].items()
-                if k not in ("data.name", "num_train_steps", "checkpoint_every_steps")}
-    assert {k: c[k.split(".")[0]][k.split(".")[1]] if "." in k else c[k] for k in restated} == restated, row["id"]
+  rows = assert_rows_restate_their_configs("ram_lstm", ",lstm",
+                                          ignored=("data.name", "num_train_steps", "checkpoint_every_steps"))
+  assert all(row["overrides"]["model.core"] == "lstm" for row in rows)
 
 
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the
