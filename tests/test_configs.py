@@ -103,6 +103,9 @@ def test_the_lstm_rows_are_their_configs_with_the_lstm_option():
   rows = assert_rows_restate_their_configs("ram_lstm", ",lstm",
                                           ignored=("data.name", "num_train_steps", "checkpoint_every_steps"))
   assert all(row["overrides"]["model.core"] == "lstm" for row in rows)
+  for row in rows:  # the length the id names, e.g. 'lstm_c60_8_200ep': 200 epochs of 50,000 in batches of 128
+    epochs = int(row["id"].rpartition("_")[2].removesuffix("ep"))
+    assert row["overrides"]["num_train_steps"] == ram_mnist.steps_for(epochs, row["overrides"]["batch_size"]), row["id"]
 
 
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the
