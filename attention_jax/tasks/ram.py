@@ -101,6 +101,44 @@ def reward_curves(params, split: str, workdir: str) -> dict:
   return {}
 
 
+def _path_and_strip_evaluators(config, data, model, forward, rule_sums) -> dict:
+  """The evaluators that read a split's batches: `path_rules` (the error under each rule with 16 paths) and
+  `glimpse_strips` (one path per class, drawn); `forward` and `rule_sums` are the task's own (`build`)."""
+  eval_batches = data.eval_batches
+
+  def path_rules(params, split, workdir):
+    """Evaluator: the error on `split` under each rule with `PATH_SAMPLES` (16) paths (the batch metrics use
+    `eval_samples`; with eval_samples = 16 they are the same numbers)."""
+    del workdir
+    sums_fn = jax.jit(lambda p, batch, keys: rule_sums(p, batch, keys, PATH_SAMPLES))
+    resident = data.resident(split)
+    totals = None
+    for batch in eval_batches(split):
+      batch = {k: jnp.asarray(v) for k, v in batch.items()} | resident
+      sums = sums_fn(params, batch, state_lib.eval_example_keys(config.seed, batch["index"]))
+      totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+    count = float(totals["count"])
+    return {k: float(v) / count for k, v in totals.items() if k.startswith("error_")}
+
+  def glimpse_strips(params, split, workdir, num_images: int = 6):
+    """Glimpse strips for the first images of `split`, one per class (one fixed glimpse path each)."""
+    picked = _one_per_class(eval_batches(split), num_images) | data.resident(split)
+    labels = picked["label"]
+    # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
+    out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
+    imgs = np.asarray(imgs)
+    spec = model.glimpse
+    tables = glimpse.glimpse_tables(jnp.asarray(imgs), spec.num_scales, spec.pooling)
+    seen = glimpse.batched_glimpse_sensor(tables, out["location"].reshape(-1, 2), imgs.shape[1:3], spec.size,
+                                          spec.pooling)  # [b * T, k, g, g, c]: each image's T glimpses
+    seen = seen.reshape(*out["location"].shape[:2], *seen.shape[1:])
+    plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
+                            os.path.join(workdir, "plots", "glimpse_strips.png"), labels, jnp.argmax(out["logits"], -1))
+    return {}
+
+  return {"path_rules": path_rules, "glimpse_strips": glimpse_strips}
+
+
 def build(config) -> Task:
   data = images.task_data(config)
   canvas, example, eval_batches = data.canvas, data.example, data.eval_batches
@@ -154,37 +192,7 @@ def build(config) -> Task:
              "count": jnp.sum(w)}
     return sums
 
-  def path_rules(params, split, workdir):
-    """Evaluator: the error on `split` under each rule with `PATH_SAMPLES` (16) paths (the batch metrics use
-    `eval_samples`; with eval_samples = 16 they are the same numbers)."""
-    del workdir
-    sums_fn = jax.jit(lambda p, batch, keys: rule_sums(p, batch, keys, PATH_SAMPLES))
-    resident = data.resident(split)
-    totals = None
-    for batch in eval_batches(split):
-      batch = {k: jnp.asarray(v) for k, v in batch.items()} | resident
-      sums = sums_fn(params, batch, state_lib.eval_example_keys(config.seed, batch["index"]))
-      totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
-    count = float(totals["count"])
-    return {k: float(v) / count for k, v in totals.items() if k.startswith("error_")}
-
-  def glimpse_strips(params, split, workdir, num_images: int = 6):
-    """Glimpse strips for the first images of `split`, one per class (one fixed glimpse path each)."""
-    picked = _one_per_class(eval_batches(split), num_images) | data.resident(split)
-    labels = picked["label"]
-    # The test canvases the evaluation scores (same keys); the glimpse path is one sample of the policy.
-    out, imgs = forward(params, picked, state_lib.eval_example_keys(config.seed, picked["index"]), 1)
-    imgs = np.asarray(imgs)
-    spec = model.glimpse
-    tables = glimpse.glimpse_tables(jnp.asarray(imgs), spec.num_scales, spec.pooling)
-    seen = glimpse.batched_glimpse_sensor(tables, out["location"].reshape(-1, 2), imgs.shape[1:3], spec.size,
-                                          spec.pooling)  # [b * T, k, g, g, c]: each image's T glimpses
-    seen = seen.reshape(*out["location"].shape[:2], *seen.shape[1:])
-    plotting.glimpse_strips(imgs, out["location"], seen, spec.size, spec.num_scales,
-                            os.path.join(workdir, "plots", "glimpse_strips.png"), labels, jnp.argmax(out["logits"], -1))
-    return {}
-
   return Task(name="ram", init=init, loss=loss, evaluate=evaluate, model=model, train_data=data.train,
               eval_batches=eval_batches, resident=data.resident,
-              evaluators={"path_rules": path_rules, "glimpse_strips": glimpse_strips,
-                          "reward_curves": reward_curves})
+              evaluators=_path_and_strip_evaluators(config, data, model, forward, rule_sums)
+              | {"reward_curves": reward_curves})
