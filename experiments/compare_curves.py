@@ -8,6 +8,12 @@ Each --rows entry is RESULTS_FILE:ROW_ID; its curve is the row's recorded `valid
 `experiments.collect_results` writes them from the runs' metrics.jsonl), the mean of its seeds with their range
 shaded, labelled by the row's label and its training length. The metric is the first of the files' rows (all of
 them must have recorded the same one, e.g. RAM's `error_1_path`).
+
+It also prints, per line, the lowest point of each seed's curve and their mean: with --split=valid that is the
+choice a validation split makes between the rows (which length, which recipe), e.g.
+  python -m experiments.compare_curves --split=valid \
+      --rows=results/ram_lstm.json:lstm_t60_6_200ep,results/ram_lstm.json:lstm_t60_6_400ep \
+      --out=/tmp/ram_t60_6_lstm_200_vs_400_valid.png
 """
 
 import os
@@ -58,6 +64,15 @@ def row_curves(rows: dict, split: str) -> dict:
   return curves
 
 
+def lowest_points(curves: dict) -> dict:
+  """{label: ([(step, value) of each seed's lowest point], mean of those values)} of `row_curves`' output."""
+  lowest = {}
+  for label, seeds in curves.items():
+    points = [min(seed, key=lambda point: point[1]) for seed in seeds]
+    lowest[label] = (points, sum(value for _, value in points) / len(points))
+  return lowest
+
+
 def main(argv):
   del argv
   from attention_jax import plotting  # pylint: disable=g-import-not-at-top
@@ -65,6 +80,9 @@ def main(argv):
   rows = {entry: cli.run_reporting_user_errors(read_row, entry) for entry in f.rows}
   curves = cli.run_reporting_user_errors(row_curves, rows, f.split)
   path = plotting.rows_against_steps(curves, f.metric, f.out, f.title, f.split)
+  print(f"lowest {f.split} {f.metric} of each seed (step: value), and their mean:")
+  for label, (points, mean) in lowest_points(curves).items():
+    print(f"  {label}: " + ", ".join(f"{step:,}: {value:.4f}" for step, value in points) + f"; mean {mean:.4f}")
   print(f"compare_curves: wrote {path}", file=sys.stderr)
 
 
