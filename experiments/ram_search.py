@@ -16,6 +16,10 @@ Its trial -1 (`--first=-1`) is the recipe itself trained the space's 100 epochs:
 measured against. `--space=std_sweep` is that reference with only the location std changed, trial i at
 std x sqrt(2)^(i+1) (0.12, 0.17, 0.24, 0.34, ...): the direction the near_recipe trials point to at 60x60.
 `--space=variants` is that reference with one of `VARIANTS` changed: an LSTM core, or M = 2 or 4 paths per image.
+`--space=lstm_canvas` is a first look at a larger canvas, where one recipe run costs hours: the LSTM recipe (the
+reference with an LSTM core; trial 0) and `LSTM_CANVAS_VARIANTS` of it (the location std at 60/100 of the recipe's,
+i.e. the same pixels on 100x100 as on 60x60, or at sqrt(2) times it; M = 2), all trained a quarter of the recipe's
+200 epochs.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -47,7 +51,7 @@ _CONFIG = flags.DEFINE_string("config", "experiments/configs/ram_mnist.py:6", "T
 _COLLECT = flags.DEFINE_bool("collect", False, "Write the results table instead of running trials.")
 _OUTPUT = flags.DEFINE_string("output", "results/ram_search.json", "The table --collect writes.")
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the trials' commands and run nothing.")
-_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe", "std_sweep", "variants"],
+_SPACE = flags.DEFINE_enum("space", "wide", ["wide", "near_recipe", "std_sweep", "variants", "lstm_canvas"],
                            "What the trials sample (see the docstring).")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every_epochs", None, "Validation (and checkpoint) cadence in epochs; "
                                    "default ram_mnist.EVAL_EVERY_EPOCHS.", lower_bound=1)
@@ -64,6 +68,9 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
 EPOCHS = (50, 100, 200)
 REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the space's length
 VARIANTS = ({"core": "lstm"}, {"num_samples": 2}, {"num_samples": 4})  # space "variants": trial i changes one
+LSTM_CANVAS_VARIANTS = ({}, {"location_std": ram_mnist.RECIPE["location_std"] * 0.6},
+                        {"location_std": ram_mnist.RECIPE["location_std"] * math.sqrt(2)}, {"num_samples": 2})
+LSTM_CANVAS_EPOCHS = ram_mnist.RECIPE["epochs"] // 4  # 50: a first look, not a recipe run
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
 
@@ -71,6 +78,8 @@ def sample_settings(search_seed: int, index: int, space: str = "wide") -> dict:
   """The searched settings of trial `index`: a pure function of (search_seed, index, space)."""
   if space == "variants":
     return {**reference_settings(), **VARIANTS[index]}
+  if space == "lstm_canvas":
+    return {**reference_settings(), "core": "lstm", "epochs": LSTM_CANVAS_EPOCHS, **LSTM_CANVAS_VARIANTS[index]}
   if space == "std_sweep":
     return {**reference_settings(), "location_std": ram_mnist.RECIPE["location_std"] * math.sqrt(2) ** (index + 1)}
   if (space, index) == ("near_recipe", REFERENCE):
@@ -249,9 +258,10 @@ def main(argv):
   if _FIRST.value < (REFERENCE if _SPACE.value == "near_recipe" else 0):
     sys.exit(f"error: --first={_FIRST.value}: expected 0 or more (-1, the reference trial, only with "
              "--space=near_recipe)")
-  if _SPACE.value == "variants" and _FIRST.value + _TRIALS.value > len(VARIANTS):
-    sys.exit(f"error: --first={_FIRST.value} --trials={_TRIALS.value}: --space=variants has trials 0 to "
-             f"{len(VARIANTS) - 1} only")
+  listed = {"variants": VARIANTS, "lstm_canvas": LSTM_CANVAS_VARIANTS}.get(_SPACE.value)
+  if listed is not None and _FIRST.value + _TRIALS.value > len(listed):
+    sys.exit(f"error: --first={_FIRST.value} --trials={_TRIALS.value}: --space={_SPACE.value} has trials 0 to "
+             f"{len(listed) - 1} only")
   indices = range(_FIRST.value, _FIRST.value + _TRIALS.value)
   seed, space, every = _SEARCH_SEED.value, _SPACE.value, _EVAL_EVERY.value or ram_mnist.EVAL_EVERY_EPOCHS
   if _DRY_RUN.value:

@@ -137,3 +137,21 @@ def test_variants_change_one_setting_of_the_reference_and_name_real_config_field
   assert lstm["model.core"] == "lstm" and "model.core" not in ram_search.overrides(reference, 10)
   assert ram_search.overrides(variants[2], 10)["reinforce.num_samples"] == 4
   assert_fields_of(ram_translated.get_config("6"), lstm)
+
+
+def test_lstm_canvas_is_the_lstm_recipe_at_a_quarter_length_with_one_change_per_trial(tmp_path):
+  from experiments.configs import ram_cluttered  # pylint: disable=g-import-not-at-top
+  from tests.helpers import run_binary  # pylint: disable=g-import-not-at-top
+  reference = {**ram_search.sample_settings(0, ram_search.REFERENCE, "near_recipe"), "core": "lstm",
+               "epochs": ram_mnist.RECIPE["epochs"] // 4}
+  trials = [ram_search.sample_settings(0, i, "lstm_canvas") for i in range(len(ram_search.LSTM_CANVAS_VARIANTS))]
+  assert trials[0] == reference
+  std = reference["location_std"]
+  assert [round(t["location_std"] / std, 6) for t in trials] == [1.0, 0.6, round(math.sqrt(2), 6), 1.0]
+  assert [t["num_samples"] for t in trials] == [1, 1, 1, 2]
+  fields = ram_search.overrides(trials[3], eval_every_epochs=10)
+  assert fields["model.core"] == "lstm" and fields["num_train_steps"] == ram_mnist.steps_for(50)
+  assert_fields_of(ram_cluttered.get_config("100,8"), fields)
+  bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=lstm_canvas", "--trials=5", "--dry_run")
+  assert bad.returncode != 0 and bad.stderr.strip().startswith("error: --first=0 --trials=5: --space=lstm_canvas")
+  assert len(bad.stderr.strip().splitlines()) == 1
