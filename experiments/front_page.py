@@ -126,9 +126,19 @@ def speed_table() -> str:
   return "\n".join(lines) + "\n"
 
 
+SEARCHES = ("ram_search", "ram_search_t60", "ram_search_c100")  # tables experiments.ram_search --collect writes
+
+
+def collect_command(name: str) -> str:
+  """The command that writes results/NAME.json from its runs' workdirs (under DIR)."""
+  if name in SEARCHES:
+    return f"python -m experiments.ram_search --root=DIR --collect --output=results/{name}.json"
+  return f"python -m experiments.reproduce --spec=results/{name}.spec.json --root=DIR --out=results/{name}.json"
+
+
 def collector_markdown(name: str) -> str:
   """The full table of results/NAME.json as its collector writes it (`--markdown`)."""
-  if name in ("ram_search", "ram_search_t60"):
+  if name in SEARCHES:
     return ram_search.markdown(load(name)) + "\n"
   if name == "nmt_europarl":
     from attention_jax.nmt import results  # pylint: disable=g-import-not-at-top
@@ -149,14 +159,13 @@ def tables() -> dict:
       spec(ram_targets.SPEC), {name: load(name) for name in ram_targets.SOURCES}, load("ram_paper_tables"))
   if load("benchmark_glimpse") is not None:
     out["summary_speed"] = speed_table
-  for name in ("ram_recipe", "ram_length", "ram_lstm", "ram_search", "ram_search_t60", "ram_paper_tables",
-               "ram_offline", "mnist_baselines", "ram_catch", "nmt_europarl", "textcls"):
+  for name in ("ram_recipe", "ram_length", "ram_lstm", *SEARCHES, "ram_paper_tables", "ram_offline",
+               "mnist_baselines", "ram_catch", "nmt_europarl", "textcls"):
     if load(name) is not None:
       out[f"results/{name}.json"] = lambda name=name: collector_markdown(name)
     else:
       out[f"results/{name}.json"] = lambda name=name: (
-          f"(No runs collected yet: `python -m experiments.reproduce --spec=results/{name}.spec.json "
-          f"--root=DIR --out=results/{name}.json` writes it.)\n")
+          f"(No runs collected yet: `{collect_command(name)}` writes it.)\n")
   return out
 
 

@@ -35,6 +35,16 @@ def test_the_readme_is_a_front_page():
   assert len(read("README.md").splitlines()) <= 250
 
 
+def test_every_search_table_has_a_place_in_the_docs_and_an_uncollected_one_names_its_collector():
+  pages = "".join(read(name) for name in front_page.FILES)
+  for name in front_page.SEARCHES:
+    if front_page.load(name) is not None:
+      assert f"<!-- begin table: results/{name}.json -->" in pages, f"results/{name}.json is in no page"
+  command = front_page.collect_command("ram_search_c100")
+  assert command == "python -m experiments.ram_search --root=DIR --collect --output=results/ram_search_c100.json"
+  assert "--spec=results/ram_lstm.spec.json" in front_page.collect_command("ram_lstm")
+
+
 def test_a_marker_naming_no_table_is_refused():
   with pytest.raises(UserError, match="names no table"):
     front_page.fill("<!-- begin table: results/nothing.json -->\n<!-- end table -->", "X.md")
