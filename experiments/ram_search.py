@@ -17,9 +17,9 @@ measured against. `--space=std_sweep` is that reference with only the location s
 std x sqrt(2)^(i+1) (0.12, 0.17, 0.24, 0.34, ...): the direction the near_recipe trials point to at 60x60.
 `--space=variants` is that reference with one of `VARIANTS` changed: an LSTM core, or M = 2 or 4 paths per image.
 `--space=lstm_canvas` is a first look at a larger canvas, where one recipe run costs hours: the LSTM recipe (the
-reference with an LSTM core; trial 0) and `LSTM_CANVAS_VARIANTS` of it (the location std at 60/100 of the recipe's,
-i.e. the same pixels on 100x100 as on 60x60, or at sqrt(2) times it; M = 2), all trained a quarter of the recipe's
-200 epochs.
+reference with an LSTM core; trial 0) and `LSTM_CANVAS_VARIANTS` of it (trial 1: the location std at 60/100 of
+the recipe's, i.e. the same pixels on 100x100 as on 60x60; 2: sqrt(2) times it; 3: M = 2; 4 and 5: 2 and 2 sqrt(2)
+times the std), all trained a quarter of the recipe's 200 epochs.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -68,8 +68,9 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
 EPOCHS = (50, 100, 200)
 REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the space's length
 VARIANTS = ({"core": "lstm"}, {"num_samples": 2}, {"num_samples": 4})  # space "variants": trial i changes one
-LSTM_CANVAS_VARIANTS = ({}, {"location_std": ram_mnist.RECIPE["location_std"] * 0.6},
-                        {"location_std": ram_mnist.RECIPE["location_std"] * math.sqrt(2)}, {"num_samples": 2})
+LSTM_CANVAS_VARIANTS = ({}, *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (0.6, math.sqrt(2))),
+                        {"num_samples": 2},
+                        *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (2, 2 * math.sqrt(2))))
 LSTM_CANVAS_EPOCHS = ram_mnist.RECIPE["epochs"] // 4  # 50: a first look, not a recipe run
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
