@@ -7,6 +7,8 @@ optimiser, M paths per image, the location network and the baseline).
       --output=results/ram_search.json                                                    # the table
   python -m experiments.ram_search --root=$HOME/runs/ram_search_t60 --space=near_recipe --first=-1 --trials=9 \
       --config=experiments/configs/ram_translated.py:6 --eval_every_epochs=10 --jobs=2   # around the recipe
+  python -m experiments.ram_search --root=$HOME/runs/ram_search_c100 --space=lstm_canvas --trials=7 \
+      --config=experiments/configs/ram_cluttered.py:100,8 --eval_every_epochs=10 --jobs=2  # a larger canvas
 
 `--space=wide` (the default) samples everything below; `--space=near_recipe` keeps the 28x28 search's winner
 (Adam, a location hidden layer of 256, the baseline from h_t, 100 epochs) and samples the two knobs the paper
@@ -19,7 +21,7 @@ std x sqrt(2)^(i+1) (0.12, 0.17, 0.24, 0.34, ...): the direction the near_recipe
 `--space=lstm_canvas` is a first look at a larger canvas, where one recipe run costs hours: the LSTM recipe (the
 reference with an LSTM core; trial 0) and `LSTM_CANVAS_VARIANTS` of it (trial 1: the location std at 60/100 of
 the recipe's, i.e. the same pixels on 100x100 as on 60x60; 2: sqrt(2) times it; 3: M = 2; 4 and 5: 2 and 2 sqrt(2)
-times the std), all trained a quarter of the recipe's 200 epochs.
+times the std; 6: 2 times the std and M = 2), all trained a quarter of the recipe's 200 epochs.
 
 Trial i's settings are a fixed function of (--search_seed, i), so a rerun with the same flags continues the same
 trials: a finished trial is skipped, an interrupted one resumes from its checkpoint. Every trial trains on the
@@ -70,7 +72,8 @@ REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the spac
 VARIANTS = ({"core": "lstm"}, {"num_samples": 2}, {"num_samples": 4})  # space "variants": trial i changes one
 LSTM_CANVAS_VARIANTS = ({}, *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (0.6, math.sqrt(2))),
                         {"num_samples": 2},
-                        *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (2, 2 * math.sqrt(2))))
+                        *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (2, 2 * math.sqrt(2))),
+                        {"location_std": ram_mnist.RECIPE["location_std"] * 2, "num_samples": 2})
 LSTM_CANVAS_EPOCHS = ram_mnist.RECIPE["epochs"] // 4  # 50: a first look, not a recipe run
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 

@@ -148,14 +148,14 @@ def test_lstm_canvas_is_the_lstm_recipe_at_a_quarter_length_with_one_change_per_
   assert trials[0] == reference
   std = reference["location_std"]
   assert ([round(t["location_std"] / std, 6) for t in trials]
-          == [1.0, 0.6, round(math.sqrt(2), 6), 1.0, 2.0, round(2 * math.sqrt(2), 6)])
-  assert [t["num_samples"] for t in trials] == [1, 1, 1, 2, 1, 1]
+          == [1.0, 0.6, round(math.sqrt(2), 6), 1.0, 2.0, round(2 * math.sqrt(2), 6), 2.0])
+  assert [t["num_samples"] for t in trials] == [1, 1, 1, 2, 1, 1, 2]
   for t in trials:
     assert {k: v for k, v in t.items() if k not in ("location_std", "num_samples")} == {
         k: v for k, v in reference.items() if k not in ("location_std", "num_samples")}
   fields = ram_search.overrides(trials[3], eval_every_epochs=10)
   assert fields["model.core"] == "lstm" and fields["num_train_steps"] == ram_mnist.steps_for(50)
   assert_fields_of(ram_cluttered.get_config("100,8"), fields)
-  bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=lstm_canvas", "--trials=7", "--dry_run")
-  assert bad.returncode != 0 and bad.stderr.strip().startswith("error: --first=0 --trials=7: --space=lstm_canvas")
+  bad = run_binary("experiments.ram_search", f"--root={tmp_path}", "--space=lstm_canvas", "--trials=8", "--dry_run")
+  assert bad.returncode != 0 and bad.stderr.strip().startswith("error: --first=0 --trials=8: --space=lstm_canvas")
   assert len(bad.stderr.strip().splitlines()) == 1
