@@ -159,7 +159,7 @@ def tables() -> dict:
       spec(ram_targets.SPEC), {name: load(name) for name in ram_targets.SOURCES}, load("ram_paper_tables"))
   if load("benchmark_glimpse") is not None:
     out["summary_speed"] = speed_table
-  for name in ("ram_recipe", "ram_length", "ram_lstm", *SEARCHES, "ram_paper_tables", "ram_offline",
+  for name in ("ram_recipe", "ram_length", "ram_lstm", "ram_c100", *SEARCHES, "ram_paper_tables", "ram_offline",
                "mnist_baselines", "ram_catch", "nmt_europarl", "textcls"):
     if load(name) is not None:
       out[f"results/{name}.json"] = lambda name=name: collector_markdown(name)

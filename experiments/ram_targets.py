@@ -13,7 +13,7 @@ from experiments import collect_results
 from experiments.configs import ram_mnist
 
 SPEC = "ram_recipe"  # its rows are the targets: every learned RAM row of Tables 1a, 1b, 2a and 2b
-SOURCES = ("ram_recipe", "ram_length", "ram_lstm")
+SOURCES = ("ram_recipe", "ram_length", "ram_lstm", "ram_c100")
 SLACK = {"1a": 0.0, "1b": 0.0, "2a": 0.005, "2b": 0.005}  # how far above the paper a row may land
 RULES = {"error_mean_path": "mean path", "error_1_path": "one path"}
 CLUTTERED = ("2a", "2b")  # the tables whose RAM-8 rows are set against the conv net and random glimpses

@@ -108,6 +108,21 @@ def test_the_lstm_rows_are_their_configs_with_the_lstm_option():
     assert row["overrides"]["num_train_steps"] == ram_mnist.steps_for(epochs, row["overrides"]["batch_size"]), row["id"]
 
 
+def test_the_100x100_rows_are_their_search_trials_at_the_recipes_length():
+  """Each row of results/ram_c100.spec.json is its config with ',lstm' less the two settings the 100x100 search
+  varied, which are its trial's (`search_trial`), trained the 200 epochs its id names instead of the trial's 50."""
+  from experiments import ram_search  # pylint: disable=g-import-not-at-top
+  varied = ("model.location_std", "reinforce.num_samples")
+  rows = assert_rows_restate_their_configs("ram_c100", ",lstm", ignored=("data.name", "num_train_steps",
+                                                                          "checkpoint_every_steps", *varied))
+  for row in rows:
+    trial = ram_search.overrides(ram_search.sample_settings(0, row["search_trial"], "lstm_canvas"), 10)
+    assert {k: row["overrides"][k] for k in varied} == {k: trial[k] for k in varied}, row["id"]
+    assert {**row["overrides"], "num_train_steps": trial["num_train_steps"],
+            "checkpoint_every_steps": trial["checkpoint_every_steps"]} == trial, row["id"]
+    assert row["overrides"]["num_train_steps"] == ram_mnist.steps_for(200) and row["id"].endswith("_200ep")
+
+
 # One row per kind of input (image size, scales, learned or random glimpses); the glimpse count only sets the
 # scan's length.
 TRACED_RAM_ROWS = [(ram_mnist, "6"), (ram_translated, "8"), (ram_cluttered, "60,random"), (ram_cluttered, "100,8")]
