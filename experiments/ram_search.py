@@ -70,10 +70,10 @@ OPTIMIZERS = {  # name: (batch size, learning-rate range sampled log-uniformly, 
 EPOCHS = (50, 100, 200)
 REFERENCE = -1  # near_recipe's trial -1: the recipe's own settings, at the space's length
 VARIANTS = ({"core": "lstm"}, {"num_samples": 2}, {"num_samples": 4})  # space "variants": trial i changes one
-LSTM_CANVAS_VARIANTS = ({}, *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (0.6, math.sqrt(2))),
-                        {"num_samples": 2},
-                        *({"location_std": ram_mnist.RECIPE["location_std"] * f} for f in (2, 2 * math.sqrt(2))),
-                        {"location_std": ram_mnist.RECIPE["location_std"] * 2, "num_samples": 2})
+_STD = ram_mnist.RECIPE["location_std"]
+LSTM_CANVAS_VARIANTS = ({}, {"location_std": 0.6 * _STD}, {"location_std": math.sqrt(2) * _STD}, {"num_samples": 2},
+                        {"location_std": 2 * _STD}, {"location_std": 2 * math.sqrt(2) * _STD},
+                        {"location_std": 2 * _STD, "num_samples": 2})  # space "lstm_canvas": trial i's change
 LSTM_CANVAS_EPOCHS = ram_mnist.RECIPE["epochs"] // 4  # 50: a first look, not a recipe run
 NEAR_RECIPE = {"learning_rate": (2.5e-4, 3e-3), "location_std": (0.02, 0.2), "num_samples": (1, 2), "epochs": 100}
 
