@@ -117,7 +117,6 @@ def test_the_100x100_rows_are_their_search_trials_at_the_recipes_length():
                                                                           "checkpoint_every_steps", *varied))
   for row in rows:
     trial = ram_search.overrides(ram_search.sample_settings(0, row["search_trial"], "lstm_canvas"), 10)
-    assert {k: row["overrides"][k] for k in varied} == {k: trial[k] for k in varied}, row["id"]
     assert {**row["overrides"], "num_train_steps": trial["num_train_steps"],
             "checkpoint_every_steps": trial["checkpoint_every_steps"]} == trial, row["id"]
     assert row["overrides"]["num_train_steps"] == ram_mnist.steps_for(200) and row["id"].endswith("_200ep")

@@ -139,7 +139,7 @@ def test_variants_change_one_setting_of_the_reference_and_name_real_config_field
   assert_fields_of(ram_translated.get_config("6"), lstm)
 
 
-def test_lstm_canvas_is_the_lstm_recipe_at_a_quarter_length_with_one_change_per_trial(tmp_path):
+def test_lstm_canvas_is_the_lstm_recipe_at_a_quarter_length_changing_only_std_and_m(tmp_path):
   from experiments.configs import ram_cluttered  # pylint: disable=g-import-not-at-top
   from tests.helpers import run_binary  # pylint: disable=g-import-not-at-top
   reference = {**ram_search.sample_settings(0, ram_search.REFERENCE, "near_recipe"), "core": "lstm",
